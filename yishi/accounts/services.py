@@ -1,0 +1,157 @@
+"""Sign-in by phone code, API tokens and role assignments."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from yishi.audit.services import record
+from yishi.core.errors import InvalidInput, RateLimited
+from yishi.core.permissions import forget_grants, require
+from yishi.notifications.sms import send_sms
+from yishi.policy.services import policy_value
+
+from .models import ApiToken, PhoneCode, RoleAssignment, User, phone_validator
+
+API_SCOPES = ("read", "write", "admin")
+
+
+def _digest(value: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def normalize_phone(phone: str, field: str = "phone") -> str:
+    phone = (phone or "").strip().replace(" ", "").replace("-", "")
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    try:
+        phone_validator(phone)
+    except ValidationError as exc:
+        raise InvalidInput("请输入11位手机号码", "Enter an 11-digit mobile number", field=field, code="invalid_phone") from exc
+    return phone
+
+
+def phone_code_send(*, phone: str) -> PhoneCode:
+    """Send a one-time sign-in code by SMS, within the hourly limit of the policy profile."""
+    phone = normalize_phone(phone)
+    now = timezone.now()
+    per_hour = int(policy_value("accounts.phone_code_per_hour"))
+    if PhoneCode.objects.filter(phone=phone, created_at__gte=now - timedelta(hours=1)).count() >= per_hour:
+        raise RateLimited(field="phone")
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    ttl = int(policy_value("accounts.phone_code_ttl_minutes"))
+    row = PhoneCode.objects.create(phone=phone, code_hash=_digest(f"{phone}:{code}"), expires_at=now + timedelta(minutes=ttl))
+    transaction.on_commit(lambda: send_sms(phone, f"【议事】您的登录验证码是 {code}，{ttl} 分钟内有效。"))
+    row.plain_code = code  # type: ignore[attr-defined]  # returned to tests and demo mode, never stored
+    return row
+
+
+def phone_code_verify(*, phone: str, code: str) -> User | None:
+    """Check a code; on success return the user of that phone, creating a resident account on first sign-in."""
+    try:
+        phone = normalize_phone(phone)
+    except InvalidInput:
+        return None
+    now = timezone.now()
+    max_attempts = int(policy_value("accounts.phone_code_max_attempts"))
+    with transaction.atomic():
+        row = (
+            PhoneCode.objects.select_for_update()
+            .filter(phone=phone, used_at__isnull=True, expires_at__gt=now)
+            .order_by("-created_at")
+            .first()
+        )
+        if row is None or row.attempts >= max_attempts:
+            return None
+        if not hmac.compare_digest(row.code_hash, _digest(f"{phone}:{(code or '').strip()}")):
+            row.attempts += 1
+            row.save(update_fields=["attempts"])
+            return None
+        row.used_at = now
+        row.save(update_fields=["used_at"])
+        user = User.objects.filter(phone=phone).first()
+        if user is None:
+            user = User.objects.create_user(username=f"u{phone}", phone=phone, display_name=f"居民{phone[-4:]}")
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            record(actor=user, code="accounts.user.registered", subject=user, after={"phone": phone[:3] + "****" + phone[-4:]})
+    return user
+
+
+def token_create(*, actor: Any, user: User, name: str, scopes: list[str], expires_at: Any = None) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; returns the row and the secret, which is shown once and never stored."""
+    if actor != user:
+        require(actor, "accounts.manage_users")
+    bad = [s for s in scopes if s not in API_SCOPES]
+    if bad or not scopes:
+        raise InvalidInput("权限范围无效", "Invalid scopes", field="scopes", extra={"allowed": list(API_SCOPES)})
+    if not (name or "").strip():
+        raise InvalidInput("请填写名称", "Name is required", field="name")
+    secret = "ysk_" + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name.strip()[:100], prefix=secret[:12], key_hash=hashlib.sha256(secret.encode()).hexdigest(),
+            scopes=sorted(set(scopes)), expires_at=expires_at,
+        )
+        record(actor=actor, code="accounts.token.created", subject=token, after={"user": user.pk, "scopes": token.scopes})
+    return token, secret
+
+
+def token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
+    if actor != token.user:
+        require(actor, "accounts.manage_users")
+    with transaction.atomic():
+        locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
+            record(actor=actor, code="accounts.token.revoked", subject=locked)
+    return locked
+
+
+def token_lookup(secret: str) -> ApiToken | None:
+    if not secret or not secret.startswith("ysk_"):
+        return None
+    token = ApiToken.objects.select_related("user").filter(key_hash=hashlib.sha256(secret.encode()).hexdigest()).first()
+    if token is None or not token.is_usable() or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+def role_assign(*, actor: Any, user: User, role: str, org_unit: Any, **extra: Any) -> RoleAssignment:
+    """Give ``user`` a role over ``org_unit``. The actor must manage users in that unit's subtree."""
+    if actor is not None:
+        require(actor, "accounts.manage_users", org_unit, visible_action="orgs.view_orgunit")
+    with transaction.atomic():
+        assignment, created = RoleAssignment.objects.get_or_create(
+            user=user, role=role, org_unit=org_unit, handling_unit=extra.pop("handling_unit", None),
+            defaults={**extra, "is_active": True},
+        )
+        if not created and not assignment.is_active:
+            assignment.is_active = True
+            assignment.save(update_fields=["is_active"])
+        record(actor=actor, code="accounts.role.assigned", subject=user, after={"role": role, "org_unit": org_unit.pk})
+    forget_grants(user)
+    return assignment
+
+
+def role_revoke(*, actor: Any, assignment: RoleAssignment, reason: str = "") -> None:
+    require(actor, "accounts.manage_users", assignment.org_unit, visible_action="orgs.view_orgunit")
+    with transaction.atomic():
+        RoleAssignment.objects.filter(pk=assignment.pk).update(is_active=False)
+        record(
+            actor=actor, code="accounts.role.revoked", subject=assignment.user,
+            before={"role": assignment.role, "org_unit": assignment.org_unit_id}, reason=reason,
+        )
+    forget_grants(assignment.user)

@@ -1,0 +1,158 @@
+"""Writing and verifying the audit chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.utils import timezone
+
+from yishi.core.middleware import current_request_id
+
+from .choices import SYSTEM_ACTOR
+from .models import AuditChainHead, AuditEvent
+
+GENESIS = "0" * 64
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn model field values (dates, decimals, UUIDs…) into plain JSON values, as stored."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
+    """The values of ``fields`` of ``obj`` (FKs by id), ready to store as before/after."""
+    data: dict[str, Any] = {}
+    for name in fields:
+        field = obj._meta.get_field(name)
+        attname = getattr(field, "attname", name)
+        data[name] = getattr(obj, attname)
+    return to_jsonable(data)
+
+
+def _canonical_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def compute_hash(event: AuditEvent, prev_hash: str) -> str:
+    payload = {
+        "seq": event.seq,
+        "at": _canonical_time(event.at),
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "code": event.code,
+        "subject_type": event.subject_type,
+        "subject_id": event.subject_id,
+        "before": event.before,
+        "after": event.after,
+        "reason": event.reason,
+        "request_id": event.request_id,
+        "prev_hash": prev_hash,
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _subject_ref(subject: Any) -> tuple[str, str]:
+    if subject is None:
+        return "", ""
+    if isinstance(subject, tuple):
+        return str(subject[0]), str(subject[1])
+    return subject._meta.label_lower, str(subject.pk)
+
+
+def record(
+    *,
+    actor: Any,
+    code: str,
+    subject: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+) -> AuditEvent:
+    """Append one event to the chain, inside the caller's transaction.
+
+    ``actor`` is a user or None for the system. ``subject`` is a model instance or a ``(type, id)`` pair.
+    The chain head row is locked until the caller's transaction ends, so appends are serialised and the chain
+    has no forks; callers write the audit event last to keep that lock short.
+    """
+    subject_type, subject_id = _subject_ref(subject)
+    with transaction.atomic():
+        head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        if _created:
+            head = AuditChainHead.objects.select_for_update().get(pk=1)
+        event = AuditEvent(
+            seq=head.last_seq + 1,
+            at=timezone.now(),
+            actor_id=getattr(actor, "pk", None) if actor is not None else None,
+            actor_label=(str(actor) if actor is not None else SYSTEM_ACTOR)[:150],
+            code=code,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            before=to_jsonable(before),
+            after=to_jsonable(after),
+            reason=reason or "",
+            request_id=current_request_id() or "",
+            prev_hash=head.last_hash,
+        )
+        event.hash = compute_hash(event, head.last_hash)
+        event.save()
+        head.last_seq = event.seq
+        head.last_hash = event.hash
+        head.save(update_fields=["last_seq", "last_hash"])
+    return event
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    event_id: int | None
+    seq: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"row id={self.event_id} seq={self.seq}" if self.event_id is not None else f"seq={self.seq}"
+        return f"{where}: {self.problem}"
+
+
+def verify_chain(batch_size: int = 5000) -> list[ChainProblem]:
+    """Recompute the chain. Returns the problems found (an empty list means the chain is intact).
+
+    Detects: a row whose content no longer matches its hash (edited), a row whose prev_hash does not match the row
+    before it or a gap in the sequence (deleted or inserted rows), and a head that points past the last row
+    (deleted tail).
+    """
+    problems: list[ChainProblem] = []
+    prev_hash = GENESIS
+    expected_seq = 1
+    last_seq = 0
+    qs = AuditEvent.objects.order_by("seq")
+    for event in qs.iterator(chunk_size=batch_size):
+        if event.seq != expected_seq:
+            problems.append(
+                ChainProblem(event.id, event.seq, f"sequence gap: expected {expected_seq} (rows deleted)")
+            )
+        if event.prev_hash != prev_hash:
+            problems.append(ChainProblem(event.id, event.seq, "prev_hash does not match the previous row"))
+        if compute_hash(event, event.prev_hash) != event.hash:
+            problems.append(ChainProblem(event.id, event.seq, "content does not match its hash (row edited)"))
+        prev_hash = event.hash
+        expected_seq = event.seq + 1
+        last_seq = event.seq
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and (head.last_seq != last_seq or head.last_hash != prev_hash):
+        problems.append(
+            ChainProblem(None, head.last_seq, f"chain head expects seq {head.last_seq}, last row is {last_seq}")
+        )
+    return problems
+
+
+def events_for(subject: Any) -> models.QuerySet[AuditEvent]:
+    subject_type, subject_id = _subject_ref(subject)
+    return AuditEvent.objects.filter(subject_type=subject_type, subject_id=subject_id).order_by("seq")

@@ -1,0 +1,54 @@
+"""Fixtures for every app's tests: a small district (two streets) and people holding roles in it."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from yishi.core.testing import Tree, build_tree, make_user
+
+
+@pytest.fixture
+def tree(db) -> Tree:
+    return build_tree()
+
+
+@pytest.fixture
+def district_staff(tree):
+    return make_user("district_staff", tree.district, username="district_staff")
+
+
+@pytest.fixture
+def street_a_staff(tree):
+    return make_user("street_staff", tree.street_a, username="street_a_staff")
+
+
+@pytest.fixture
+def street_b_staff(tree):
+    return make_user("street_staff", tree.street_b, username="street_b_staff")
+
+
+@pytest.fixture
+def resident(tree):
+    user = make_user("resident", tree.community_a1, username="resident")
+    user.phone = "13800138000"
+    user.save(update_fields=["phone"])
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    from yishi.accounts.models import User
+
+    return User.objects.create_superuser(username="root", password="pw-Yishi-2026", email="root@example.org")
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+@pytest.fixture
+def make_client():
+    return client_for

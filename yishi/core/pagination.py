@@ -1,0 +1,33 @@
+"""Page-number pagination for every list endpoint: ``?page=N&page_size=M`` → ``{items, count, page, pages}``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.db.models import QuerySet
+from ninja import Field, Schema
+from ninja.pagination import PaginationBase
+
+
+class Page(PaginationBase):
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=100_000)
+        page_size: int = Field(20, ge=1, le=200)
+
+    class Output(Schema):
+        items: list[Any]
+        count: int
+        page: int
+        pages: int
+
+    def paginate_queryset(self, queryset: QuerySet[Any] | list[Any], pagination: Input, **params: Any) -> Any:
+        start = (pagination.page - 1) * pagination.page_size
+        count = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
+        items = queryset[start : start + pagination.page_size]
+        return {
+            "items": list(items),
+            "count": count,
+            "page": pagination.page,
+            "pages": max(1, math.ceil(count / pagination.page_size)),
+        }

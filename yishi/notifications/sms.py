@@ -1,0 +1,65 @@
+"""The SMS gateway interface. A provider is a class with ``send(phone, text) -> SmsResult``; choose it with
+``YISHI_SMS_GATEWAY`` (dotted path). The default logs the message and keeps it in ``SmsMessage`` only."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger("yishi.sms")
+
+
+@dataclass(frozen=True)
+class SmsResult:
+    ok: bool
+    ref: str = ""
+    error: str = ""
+
+
+class SmsGateway:
+    name = "base"
+
+    def send(self, phone: str, text: str) -> SmsResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class LoggingGateway(SmsGateway):
+    """Writes the message to the log. For development, demos and installations without an SMS contract."""
+
+    name = "logging"
+
+    def send(self, phone: str, text: str) -> SmsResult:
+        ref = uuid.uuid4().hex[:12]
+        logger.info("SMS to %s: %s (ref %s)", phone, text, ref)
+        return SmsResult(ok=True, ref=ref)
+
+
+@lru_cache(maxsize=4)
+def _gateway(path: str) -> SmsGateway:
+    return import_string(path)()
+
+
+def get_gateway() -> SmsGateway:
+    return _gateway(settings.YISHI_SMS_GATEWAY)
+
+
+def send_sms(phone: str, text: str) -> SmsResult:
+    """Send through the configured gateway and record the attempt."""
+    from .models import SmsMessage
+
+    gateway = get_gateway()
+    try:
+        result = gateway.send(phone, text)
+    except Exception as exc:  # a provider's failure must not break the caller; it is recorded instead
+        logger.exception("SMS gateway %s failed", gateway.name)
+        result = SmsResult(ok=False, error=str(exc)[:200])
+    SmsMessage.objects.create(
+        phone=phone, text=text[:500], gateway=gateway.name, status="sent" if result.ok else "failed",
+        gateway_ref=result.ref or result.error[:100],
+    )
+    return result

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from yishi.core.api_auth import PUBLIC, auth
+from yishi.core.schemas import ERRORS
+from yishi.orgs.selectors import org_unit_get
+
+from . import services, workdays
+from .models import PolicyProfile
+
+router = Router(tags=["policy 政策配置与日历"])
+
+
+class ProfileOut(Schema):
+    id: int
+    code: str
+    name: str
+    description: str
+    version: int
+    is_default: bool
+    params: dict[str, Any]
+
+
+class DeadlineIn(Schema):
+    start: datetime
+    amount: int
+    unit: workdays.LimitUnit
+    org_unit_id: int | None = None
+
+
+class DeadlineOut(Schema):
+    start: datetime
+    due: datetime
+    warn_at: datetime
+
+
+@router.get("/policy/profiles", response={200: list[ProfileOut], **ERRORS}, auth=auth("read"))
+def list_profiles(request: HttpRequest):
+    return PolicyProfile.objects.order_by("code")
+
+
+@router.get("/policy/effective", response={200: ProfileOut, **ERRORS}, auth=auth("read"))
+def effective(request: HttpRequest, org_unit_id: int | None = None):
+    unit = org_unit_get(user=request.user, pk=org_unit_id) if org_unit_id is not None else None
+    return services.effective_profile(unit)
+
+
+@router.post("/calendar/deadline", response={200: DeadlineOut, **ERRORS}, auth=PUBLIC)
+def compute_deadline(request: HttpRequest, payload: DeadlineIn):
+    """Compute when a clock started at ``start`` runs out, with the working-day calendar and its overrides."""
+    from yishi.core.errors import InvalidInput
+
+    if payload.amount < 0 or payload.amount > 3650:
+        raise InvalidInput("时限必须在 0 到 3650 之间", "amount must be between 0 and 3650", field="amount")
+    if payload.start.tzinfo is None:
+        raise InvalidInput("开始时间须带时区", "start must include a time zone", field="start")
+    limit = workdays.Limit(payload.amount, payload.unit)
+    due = services.compute_deadline(payload.start, limit)
+    return {"start": payload.start, "due": due, "warn_at": services.compute_warning(payload.start, due)}
