@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "yishi.audit",
     "yishi.policy",
     "yishi.notifications",
+    "yishi.appeals",
 ]
 
 MIDDLEWARE = [

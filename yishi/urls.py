@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("yishi.accounts.urls")),
     path("orgs/", include("yishi.orgs.urls")),
     path("notifications/", include("yishi.notifications.urls")),
+    path("appeals/", include("yishi.appeals.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -55,6 +55,10 @@ class Rule:
     # Extra queryset narrowing matching ``check``: returns a Q given the user's matching grants.
     narrow: Callable[[Any, list[Grant]], Q] | None = None
     label: str = field(default="", compare=False)
+    # Any signed-in user passes the role test (residents hold no role assignment); ``check``/``narrow`` still apply.
+    authenticated: bool = False
+    # A composite rule: allowed when any of these rules allows (e.g. "see an appeal" = by area, by unit, or own).
+    any_of: tuple[str, ...] = ()
 
 
 RULES: dict[str, Rule] = {}
@@ -70,9 +74,14 @@ def define(
     check: Callable[[Any, Any, list[Grant]], bool] | None = None,
     narrow: Callable[[Any, list[Grant]], Q] | None = None,
     label: str = "",
+    authenticated: bool = False,
+    any_of: Iterable[str] = (),
 ) -> Rule:
     """Declare a named rule. Apps declare theirs in ``rules.py``; redefinition replaces (for reloads)."""
-    rule = Rule(name, frozenset(str(r) for r in roles), scope, public, anonymous_param, check, narrow, label)
+    rule = Rule(
+        name, frozenset(str(r) for r in roles), scope, public, anonymous_param, check, narrow, label,
+        authenticated, tuple(any_of),
+    )
     RULES[name] = rule
     return rule
 
@@ -143,12 +152,16 @@ def _anonymous_allowed(rule: Rule, obj: Any) -> bool:
 def can(user: Any, action: str, obj: Any = None) -> bool:
     """May ``user`` perform ``action`` (on ``obj``, when given)?"""
     rule = get_rule(action)
+    if rule.any_of:
+        return any(can(user, sub, obj) for sub in rule.any_of)
     if rule.public:
         return True
     if user is None or not getattr(user, "is_authenticated", False):
         return _anonymous_allowed(rule, obj)
     if is_platform_admin(user):
         return True
+    if rule.authenticated:
+        return rule.check(user, obj, grants(user)) if (obj is not None and rule.check is not None) else True
     matching = matching_grants(user, rule)
     if not matching:
         return False
@@ -167,8 +180,18 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
 def scope_q(user: Any, action: str) -> Q | None:
     """A Q selecting the objects the user may act on, or None when no narrowing applies (everything)."""
     rule = get_rule(action)
+    if rule.any_of:
+        combined = Q(pk__in=[])
+        for sub in rule.any_of:
+            part = scope_q(user, sub)
+            if part is None:
+                return None
+            combined |= part
+        return combined
     if rule.public or is_platform_admin(user):
         return None
+    if rule.authenticated:
+        return rule.narrow(user, grants(user)) if rule.narrow is not None else None
     matching = matching_grants(user, rule)
     if not matching:
         return Q(pk__in=[])
@@ -197,7 +220,9 @@ def _minimal_paths(paths: Iterable[str]) -> list[str]:
 def restrict(queryset: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
     """Narrow ``queryset`` to the objects ``user`` may perform ``action`` on."""
     rule = get_rule(action)
-    if not rule.public and (user is None or not getattr(user, "is_authenticated", False)):
+    if not rule.public and not rule.any_of and (user is None or not getattr(user, "is_authenticated", False)):
+        return queryset.none()
+    if rule.any_of and (user is None or not getattr(user, "is_authenticated", False)):
         return queryset.none()
     q = scope_q(user, action)
     return queryset if q is None else queryset.filter(q)
@@ -209,7 +234,8 @@ def get_scoped_or_404(queryset: QuerySet[Any], user: Any, action: str, **lookup:
         obj = restrict(queryset, user, action).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound() from exc
-    if get_rule(action).check is not None and not can(user, action, obj):
+    rule = get_rule(action)
+    if (rule.check is not None or rule.any_of) and not can(user, action, obj):
         raise NotFound()
     return obj
 
