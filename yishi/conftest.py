@@ -52,3 +52,13 @@ def client_for(user) -> Client:
 @pytest.fixture
 def make_client():
     return client_for
+
+
+# --- appeals ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(tree):
+    from yishi.appeals.testing import build_world
+
+    return build_world(tree)
