@@ -8,6 +8,17 @@ from django.test import Client
 from yishi.core.testing import Tree, build_tree, make_user
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: throttle counters and cached workday overrides live there and
+    would otherwise leak from one test (or one rolled-back transaction) into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def tree(db) -> Tree:
     return build_tree()
@@ -62,3 +73,9 @@ def world(tree):
     from yishi.appeals.testing import build_world
 
     return build_world(tree)
+
+
+# --- browser tests (see yishi/conftest_browser.py) ----------------------------------------------------------------
+from yishi.conftest_browser import browser, new_page, screenshot  # noqa: E402, F401
+
+# --- end browser tests ------------------------------------------------------------------------------------------------

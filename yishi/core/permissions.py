@@ -188,7 +188,11 @@ def scope_q(user: Any, action: str) -> Q | None:
                 return None
             combined |= part
         return combined
-    if rule.public or is_platform_admin(user):
+    if rule.public:
+        return None
+    if user is None or not getattr(user, "is_authenticated", False):
+        return _anonymous_q(rule) if rule.anonymous_param else Q(pk__in=[])
+    if is_platform_admin(user):
         return None
     if rule.authenticated:
         return rule.narrow(user, grants(user)) if rule.narrow is not None else None
@@ -217,13 +221,41 @@ def _minimal_paths(paths: Iterable[str]) -> list[str]:
     return result
 
 
+def _anonymous_q(rule: Rule) -> Q | None:
+    """What an anonymous user may act on under a rule with ``anonymous_param``, matching ``can``: the objects of
+    the areas whose effective profile turns the switch on (None: everything). A unit's profile is the one chosen by
+    its nearest ancestor, so each choosing unit adds its subtree minus the subtrees below it that choose otherwise."""
+    from yishi.orgs.models import OrgUnit
+    from yishi.policy.services import policy_value
+
+    key = str(rule.anonymous_param)
+    default_on = bool(policy_value(key, default=False))
+    if rule.scope is None:
+        return None if default_on else Q(pk__in=[])
+    field_name = f"{rule.scope}__path" if rule.scope else "path"
+    switch = {
+        unit.path: bool(policy_value(key, profile=unit.policy_profile, default=False))
+        for unit in OrgUnit.objects.filter(policy_profile__isnull=False).select_related("policy_profile")
+    }
+
+    def turned_off_below(root: str) -> Q:
+        q = Q(pk__in=[])
+        for path, on in switch.items():
+            if not on and path != root and path.startswith(root):
+                q |= Q(**{f"{field_name}__startswith": path})
+        return q
+
+    if default_on and all(switch.values()):
+        return None
+    q = ~turned_off_below("") if default_on else Q(pk__in=[])
+    for path, on in switch.items():
+        if on:
+            q |= Q(**{f"{field_name}__startswith": path}) & ~turned_off_below(path)
+    return q
+
+
 def restrict(queryset: QuerySet[Any], user: Any, action: str) -> QuerySet[Any]:
     """Narrow ``queryset`` to the objects ``user`` may perform ``action`` on."""
-    rule = get_rule(action)
-    if not rule.public and not rule.any_of and (user is None or not getattr(user, "is_authenticated", False)):
-        return queryset.none()
-    if rule.any_of and (user is None or not getattr(user, "is_authenticated", False)):
-        return queryset.none()
     q = scope_q(user, action)
     return queryset if q is None else queryset.filter(q)
 
