@@ -1,0 +1,71 @@
+"""``yishi bench generate|run|smoke``: the benchmark harness (docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Benchmarks: 'generate N' builds a data set, 'run' measures the figures, 'smoke' does both tiny."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("action", choices=["generate", "run", "smoke"])
+        parser.add_argument("count", nargs="?", type=int, default=10000, help="appeals to generate")
+        parser.add_argument("--districts", type=int, default=4)
+        parser.add_argument("--streets", type=int, default=5)
+        parser.add_argument("--communities", type=int, default=6)
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--runs", type=int, default=5)
+        parser.add_argument("--intake", type=int, default=500, help="appeals per intake run")
+        parser.add_argument("--requests", type=int, default=200, help="requests for page figures")
+        parser.add_argument("--only", nargs="*", default=None, help="figures to run")
+        parser.add_argument("--write", action="store_true", help="append the table to docs/benchmarks.md")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        from yishi.bench.generate import CityShape, generate
+
+        action = opts["action"]
+        if action == "smoke":
+            call_command("migrate", verbosity=0, interactive=False)
+            opts.update(count=300, runs=1, intake=30, requests=16)
+        if action in ("generate", "smoke"):
+            shape = CityShape(opts["districts"], opts["streets"], opts["communities"])
+
+            def progress(done: int) -> None:
+                sys.stdout.write(f"\r  {done:,} / {opts['count']:,} appeals")
+                sys.stdout.flush()
+
+            result = generate(opts["count"], shape, seed=opts["seed"], progress=progress)
+            self.stdout.write(
+                f"\ngenerated {result.appeals:,} appeals in {result.seconds:.1f} s ({result.rate:,.0f}/s); "
+                f"{result.communities} communities; corpus {'used' if result.used_corpus else 'absent: templates only'}"
+            )
+        if action in ("run", "smoke"):
+            self._run(opts, " ".join(["yishi", "bench", *sys.argv[2:]]) if len(sys.argv) > 2 else "yishi bench run")
+
+    def _run(self, opts: dict[str, Any], command: str) -> None:
+        from yishi.appeals.models import Appeal
+        from yishi.bench import figures as F
+        from yishi.bench.report import append_results, table
+
+        ctx = F.BenchContext()
+        wanted = opts["only"] or list(F.FIGURES)
+        results = []
+        for name in wanted:
+            fn = F.FIGURES[name]
+            self.stdout.write(f"measuring {name}…")
+            if name == "intake_service":
+                results.append(fn(ctx, opts["intake"], opts["runs"]))
+            elif name == "list_api":
+                results.append(fn(ctx, opts["requests"]))
+            else:
+                results.append(fn(ctx, opts["runs"]))
+        body = table(results, Appeal.objects.count())
+        self.stdout.write(body)
+        if opts["write"]:
+            append_results(Path("docs/benchmarks.md"), "Results", command, body)
