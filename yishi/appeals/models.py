@@ -93,6 +93,8 @@ class Appeal(models.Model):
     address = models.CharField(_("地址"), max_length=200, blank=True)
     latitude = models.FloatField(_("纬度"), null=True, blank=True)
     longitude = models.FloatField(_("经度"), null=True, blank=True)
+    # A photo or video the resident published elsewhere (Open311 ``media_url``); our own uploads are Attachments.
+    media_url = models.URLField(_("图片链接"), max_length=500, blank=True)
     # The level that currently owns triage and dispatch (社区 → 街道 → 区 when escalated).
     handling_level = models.ForeignKey("orgs.OrgUnit", verbose_name=_("受理层级"), on_delete=models.PROTECT, related_name="+")
     # Who: a signed-in resident, or the contact given to staff; anonymous appeals have neither.

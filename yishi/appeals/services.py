@@ -86,6 +86,7 @@ class AppealInput:
     external_ref: str = ""
     received_at: datetime | None = None
     photos: Sequence[UploadedFile] = field(default_factory=list)
+    media_url: str = ""
 
 
 def _bad(field_name: str, zh: str, en: str, code: str = "invalid") -> InvalidInput:
@@ -128,6 +129,18 @@ def validate_photos(photos: Sequence[UploadedFile], unit: OrgUnit | None, field_
         photo.content_type = IMAGE_TYPES[kind]
 
 
+def _validate_media_url(url: str) -> None:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import URLValidator
+
+    if len(url) > 500:
+        raise _bad("media_url", "图片链接过长", "media_url is too long", "too_long")
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError as exc:
+        raise _bad("media_url", "图片链接须为 http(s) 网址", "media_url must be an http(s) URL", "invalid_url") from exc
+
+
 def _validate(data: AppealInput) -> tuple[Category, OrgUnit]:
     if data.nature not in Nature.values:
         raise _bad("nature", "诉求性质无效", "Unknown nature")
@@ -153,6 +166,8 @@ def _validate(data: AppealInput) -> tuple[Category, OrgUnit]:
         raise _bad("text", f"诉求内容不能超过 {max_text} 字", f"Text longer than {max_text}", "too_long")
     if len(data.address or "") > 200:
         raise _bad("address", "地址过长", "Address too long", "too_long")
+    if data.media_url:
+        _validate_media_url(data.media_url)
     if (data.latitude is None) != (data.longitude is None):
         raise _bad("latitude" if data.latitude is None else "longitude", "经纬度须同时填写", "Give both coordinates")
     if data.latitude is not None and data.longitude is not None:
@@ -261,6 +276,7 @@ def appeal_submit(
                 address=data.address or "",
                 latitude=data.latitude,
                 longitude=data.longitude,
+                media_url=data.media_url or "",
                 submitter=submitter,
                 entered_by=actor if (on_behalf and authenticated) else None,
                 contact_name=contact_name,
