@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -41,6 +42,23 @@ def _canonical_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def canonical_json(value: Any) -> str:
+    """A canonical JSON text of a stored value: sorted keys, no spaces, and each number written as its normalised
+    decimal. The number rule matters because PostgreSQL's jsonb gives back ``1e16`` as ``10000000000000000`` and
+    ``-0.0`` as ``0.0``: the same value in another form must not look like a tampered row."""
+    if value is None or isinstance(value, bool | str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int | float):
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        return "0" if number == 0 else str(number.normalize())
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(canonical_json(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = sorted(value.items(), key=lambda item: str(item[0]))
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{canonical_json(v)}" for k, v in items) + "}"
+    return canonical_json(to_jsonable(value))
+
+
 def compute_hash(event: AuditEvent, prev_hash: str) -> str:
     payload = {
         "seq": event.seq,
@@ -56,8 +74,7 @@ def compute_hash(event: AuditEvent, prev_hash: str) -> str:
         "request_id": event.request_id,
         "prev_hash": prev_hash,
     }
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
 def _subject_ref(subject: Any) -> tuple[str, str]:

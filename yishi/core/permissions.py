@@ -23,7 +23,6 @@ from django.db.models import Model, Q, QuerySet
 from .errors import NotFound, PermissionDenied
 
 if TYPE_CHECKING:
-    from yishi.accounts.models import User
     from yishi.orgs.models import OrgUnit
 
 ALL_ROLES = "*"
