@@ -8,6 +8,7 @@ from ninja import Router, Schema
 
 from yishi.core.api_auth import PUBLIC, auth
 from yishi.core.schemas import ERRORS
+from yishi.orgs.models import OrgUnit
 from yishi.orgs.selectors import org_unit_get
 
 from . import services, workdays
@@ -52,13 +53,22 @@ def effective(request: HttpRequest, org_unit_id: int | None = None):
 
 @router.post("/calendar/deadline", response={200: DeadlineOut, **ERRORS}, auth=PUBLIC)
 def compute_deadline(request: HttpRequest, payload: DeadlineIn):
-    """Compute when a clock started at ``start`` runs out, with the working-day calendar and its overrides."""
+    """Compute when a clock started at ``start`` runs out, with the working-day calendar and its overrides; the
+    warning mark follows the policy profile of ``org_unit_id`` when given."""
     from yishi.core.errors import InvalidInput
 
     if payload.amount < 0 or payload.amount > 3650:
         raise InvalidInput("时限必须在 0 到 3650 之间", "amount must be between 0 and 3650", field="amount")
     if payload.start.tzinfo is None:
         raise InvalidInput("开始时间须带时区", "start must include a time zone", field="start")
+    unit = None
+    if payload.org_unit_id is not None:
+        unit = OrgUnit.objects.filter(pk=payload.org_unit_id, is_active=True).first()
+        if unit is None:
+            raise InvalidInput("组织单元不存在", "No such org unit", field="org_unit_id", code="unknown_org_unit")
     limit = workdays.Limit(payload.amount, payload.unit)
-    due = services.compute_deadline(payload.start, limit)
-    return {"start": payload.start, "due": due, "warn_at": services.compute_warning(payload.start, due)}
+    try:
+        due = services.compute_deadline(payload.start, limit)
+    except OverflowError as exc:
+        raise InvalidInput("开始时间超出日历范围", "start is beyond the calendar", field="start") from exc
+    return {"start": payload.start, "due": due, "warn_at": services.compute_warning(payload.start, due, unit)}

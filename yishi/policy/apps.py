@@ -12,9 +12,14 @@ def _sync(sender: Any, **kwargs: Any) -> None:
 
 
 def _forget_overrides(sender: Any, **kwargs: Any) -> None:
+    from django.db import transaction
+
     from .services import forget_workday_overrides
 
     forget_workday_overrides()
+    # Again once the change is visible to others: a request reading the calendar before the commit would
+    # otherwise cache the old overrides for the whole cache lifetime.
+    transaction.on_commit(forget_workday_overrides)
 
 
 class PolicyConfig(AppConfig):

@@ -36,6 +36,8 @@ class Limit:
     @classmethod
     def parse(cls, value: Mapping[str, object]) -> Limit:
         """Build from a policy value such as ``{"amount": 7, "unit": "working_days"}``."""
+        if not isinstance(value, Mapping):
+            raise ValueError(f"a limit must be an object {{amount, unit}}, got {value!r}")
         amount = value.get("amount")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
             raise ValueError(f"limit amount must be a non-negative integer, got {amount!r}")
