@@ -54,6 +54,9 @@ define("appeals.view_area", roles=AREA_STAFF | {Role.DEPUTY, Role.CPPCC_MEMBER},
 define("appeals.view_unit", roles=UNIT, check=_is_assigned, narrow=_assigned_q)
 define("appeals.view_own", roles=[], authenticated=True, check=_own, narrow=_own_q)
 define("appeals.view", roles=[], any_of=("appeals.view_area", "appeals.view_unit", "appeals.view_own"), label="查看诉求")
+# What anyone may read without signing in (the masked public board, Open311 GET requests): the areas whose
+# profile turns the board on.
+define("appeals.view_public", roles=[], scope="org_unit", anonymous_param="appeals.public_board", label="公开查看诉求")
 
 define("appeals.submit", roles=[ALL_ROLES], authenticated=True, anonymous_param="appeals.anonymous_submit", label="提交诉求")
 define("appeals.enter", roles=INTAKE, scope="org_unit", label="代群众录入诉求")
