@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from yishi.core.api_auth import auth
@@ -31,7 +31,7 @@ class MarkedOut(Schema):
 
 
 class PreferenceIn(Schema):
-    kind: str = "*"
+    kind: str = Field("*", min_length=1, max_length=80)
     in_app: bool = True
     email: bool = True
     sms: bool = False

@@ -37,23 +37,36 @@ def notify(
     if not users:
         return []
     prefs = _preferences(list(users), kind)
+
+    def wants(uid: int, channel: str) -> bool:
+        pref = prefs.get(uid)
+        return bool(getattr(pref, channel)) if pref is not None else channel != "sms"  # SMS is opt-in
+
     rows = [
         Notification(recipient=user, kind=kind, title=title[:200], body=body, url=url[:300])
         for uid, user in users.items()
-        if prefs.get(uid) is None or prefs[uid].in_app
+        if wants(uid, "in_app")
     ]
     created = Notification.objects.bulk_create(rows)
     # bulk_create returns ids on PostgreSQL and SQLite ≥ 3.35, which we require.
     by_user = {n.recipient_id: n.pk for n in created}
-    email_ids = [by_user[uid] for uid in by_user if (prefs.get(uid) is None or prefs[uid].email) and users[uid].email]
-    sms_ids = [by_user[uid] for uid in by_user if sms and prefs.get(uid) is not None and prefs[uid].sms]
-    if email_ids or sms_ids:
+    email_users = [uid for uid in users if wants(uid, "email") and users[uid].email]
+    sms_users = [uid for uid in users if sms and wants(uid, "sms") and users[uid].phone]
+    email_ids = [by_user[uid] for uid in email_users if uid in by_user]
+    sms_ids = [by_user[uid] for uid in sms_users if uid in by_user]
+    # People who turned the inbox copy off still get the channels they asked for, sent without a row.
+    direct_email = [uid for uid in email_users if uid not in by_user]
+    direct_sms = [uid for uid in sms_users if uid not in by_user]
+    if email_ids or sms_ids or direct_email or direct_sms:
         ids = list(by_user.values())
 
         def _enqueue() -> None:
-            from .tasks import deliver
+            from .tasks import deliver, deliver_without_inbox
 
-            deliver.enqueue(ids, email_ids, sms_ids)
+            if email_ids or sms_ids:
+                deliver.enqueue(ids, email_ids, sms_ids)
+            if direct_email or direct_sms:
+                deliver_without_inbox.enqueue(direct_email, direct_sms, title[:200], body, url[:300])
 
         transaction.on_commit(_enqueue)
     return created

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.utils import timezone
 from django_tasks import task
 
 from .models import Notification
 from .sms import send_sms
+
+
+def _email(email: str, title: str, body: str, url: str) -> None:
+    send_mail(title, f"{body}\n\n{url}".strip(), None, [email], fail_silently=True)
+
+
+def _text(phone: str, title: str) -> bool:
+    return send_sms(phone, f"【议事】{title}").ok
 
 
 @task()
@@ -18,8 +27,18 @@ def deliver(notification_ids: list[int], email: list[int], sms: list[int]) -> No
     for note in rows:
         user = note.recipient
         if note.pk in email and user.email and note.emailed_at is None:
-            send_mail(note.title, f"{note.body}\n\n{note.url}".strip(), None, [user.email], fail_silently=True)
+            _email(user.email, note.title, note.body, note.url)
             Notification.objects.filter(pk=note.pk).update(emailed_at=now)
         if note.pk in sms and user.phone and note.texted_at is None:
-            if send_sms(user.phone, f"【议事】{note.title}").ok:
+            if _text(user.phone, note.title):
                 Notification.objects.filter(pk=note.pk).update(texted_at=now)
+
+
+@task()
+def deliver_without_inbox(email_users: list[int], sms_users: list[int], title: str, body: str, url: str) -> None:
+    """E-mail and SMS copies for recipients who turned the inbox copy off (there is no row to mark)."""
+    for user in get_user_model().objects.filter(pk__in=[*email_users, *sms_users]):
+        if user.pk in email_users and user.email:
+            _email(user.email, title, body, url)
+        if user.pk in sms_users and user.phone:
+            _text(user.phone, title)
