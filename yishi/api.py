@@ -24,6 +24,7 @@ api = NinjaAPI(
 install(api)
 
 from yishi.accounts.api import router as accounts_router  # noqa: E402
+from yishi.appeals.api import router as appeals_router  # noqa: E402
 from yishi.audit.api import router as audit_router  # noqa: E402
 from yishi.notifications.api import router as notifications_router  # noqa: E402
 from yishi.orgs.api import router as orgs_router  # noqa: E402
@@ -34,3 +35,4 @@ api.add_router("/", orgs_router)
 api.add_router("/", notifications_router)
 api.add_router("/", policy_router)
 api.add_router("/", audit_router)
+api.add_router("/", appeals_router)

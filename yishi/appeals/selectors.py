@@ -168,3 +168,33 @@ def duplicate_candidates(appeal: Appeal, window_days: int) -> QuerySet[Appeal]:
     )
 
 
+def public_steps(appeal: Appeal) -> list[dict[str, Any]]:
+    """The state changes of the appeal for its public tracking page: when and into which state, never by whom."""
+    labels = dict(AppealState.choices)
+    steps: list[dict[str, Any]] = []
+    for event in timeline(appeal).only("at", "before", "after"):
+        state = (event.after or {}).get("state") if isinstance(event.after, dict) else None
+        previous = (event.before or {}).get("state") if isinstance(event.before, dict) else None
+        if state and state != previous and (not steps or steps[-1]["state"] != state):
+            steps.append({"at": event.at, "state": state, "state_label": str(labels.get(state, state))})
+    return steps
+
+
+def category_list() -> QuerySet[Category]:
+    """The active catalogue, parents before children (the path order), for pickers and the API tree."""
+    return Category.objects.filter(is_active=True).order_by("path")
+
+
+def wish_list(*, user: Any, org_unit_id: int | None = None, state: str | None = None) -> QuerySet[Any]:
+    """Micro-wishes (public), newest first, optionally of one area's subtree and one state."""
+    from .models import MicroWish
+
+    qs = restrict(MicroWish.objects.all(), user, "wishes.view").select_related("org_unit", "adopter")
+    if org_unit_id:
+        from yishi.orgs.models import OrgUnit
+
+        unit = OrgUnit.objects.filter(pk=org_unit_id).first()
+        qs = qs.filter(org_unit__path__startswith=unit.path) if unit else qs.none()
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-created_at", "-id")

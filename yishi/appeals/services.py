@@ -235,13 +235,14 @@ def appeal_submit(
 
     Residents submit for themselves (anonymously when the area's policy allows); staff, grid workers and deputies
     enter one on a resident's behalf (``on_behalf``). A retried submission with the same ``idempotency_key``
-    returns the appeal created the first time.
+    returns the appeal created the first time, marked ``replayed = True`` (the API answers 200 instead of 201).
     """
     if idempotency_key:
         if len(idempotency_key) > 80:
             raise _bad("idempotency_key", "幂等键过长", "Idempotency key too long", "too_long")
         existing = Appeal.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
+            existing.replayed = True  # type: ignore[attr-defined]
             return existing
     if channel not in Channel.values:
         raise _bad("channel", "渠道无效", "Unknown channel")
@@ -316,6 +317,7 @@ def appeal_submit(
         if idempotency_key:
             existing = Appeal.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
+                existing.replayed = True  # type: ignore[attr-defined]
                 return existing
         if data.external_ref:
             existing = Appeal.objects.filter(channel=channel, external_ref=data.external_ref).first()
@@ -849,15 +851,21 @@ def appeal_merge(*, actor: Any, appeal: Appeal | int, into_id: int, reason: str 
     resident still gets the reply and a callback."""
     from .selectors import appeal_get
 
-    parent = appeal_get(user=actor, pk=into_id) if into_id else None
-    if parent is None:
-        raise _bad("into", "请选择合并到的诉求", "Choose the appeal to merge into", "required")
-    if parent.state not in (AppealState.RECEIVED, AppealState.DISPATCHED, AppealState.ACCEPTED, AppealState.IN_PROGRESS, AppealState.REPLY_SUBMITTED):
-        raise _bad("into", "目标诉求已不在办理中", "The target appeal is no longer open", "target_not_open")
-    if parent.merged_into_id or parent.duplicate_of_id:
-        raise _bad("into", "目标诉求本身已合并或为重复件", "The target is itself merged or a duplicate", "target_not_open")
+    audit_extra: dict[str, Any] = {}
 
     def apply(a: Appeal) -> list[str]:
+        # The target is looked up once the actor's right to merge this appeal is established (403 before 404).
+        if not into_id:
+            raise _bad("into", "请选择合并到的诉求", "Choose the appeal to merge into", "required")
+        try:
+            parent = appeal_get(user=actor, pk=into_id)
+        except NotFound:
+            raise _bad("into", "目标诉求不存在", "No such appeal", "not_found") from None
+        if parent.state not in (AppealState.RECEIVED, AppealState.DISPATCHED, AppealState.ACCEPTED, AppealState.IN_PROGRESS, AppealState.REPLY_SUBMITTED):
+            raise _bad("into", "目标诉求已不在办理中", "The target appeal is no longer open", "target_not_open")
+        if parent.merged_into_id or parent.duplicate_of_id:
+            raise _bad("into", "目标诉求本身已合并或为重复件", "The target is itself merged or a duplicate", "target_not_open")
+        audit_extra["into"] = parent.tracking_code
         if a.pk == parent.pk:
             raise _bad("into", "不能合并到自身", "Cannot merge into itself", "same_appeal")
         if a.merged_children.exists():
@@ -869,16 +877,18 @@ def appeal_merge(*, actor: Any, appeal: Appeal | int, into_id: int, reason: str 
         a.due_at = parent.due_at
         return ["merged_into", "counted", "lead_unit", "due_at"]
 
-    return run_transition(appeal_workflow, appeal, "merge", actor=actor, reason=reason, apply=apply, audit_extra={"into": parent.tracking_code})
+    return run_transition(appeal_workflow, appeal, "merge", actor=actor, reason=reason, apply=apply, audit_extra=audit_extra)
 
 
 def appeal_mark_duplicate(*, actor: Any, appeal: Appeal | int, original_id: int) -> Appeal:
     """重复件: the same resident about the same matter within the profile's window; not counted."""
     from .selectors import appeal_get
 
-    original = appeal_get(user=actor, pk=original_id)
-
     def apply(a: Appeal) -> list[str]:
+        try:
+            original = appeal_get(user=actor, pk=original_id)
+        except NotFound:
+            raise _bad("original", "原诉求不存在", "No such appeal", "not_found") from None
         if a.pk == original.pk:
             raise _bad("original", "不能标记为自身的重复件", "Cannot duplicate itself", "same_appeal")
         same_person = (a.submitter_id and a.submitter_id == original.submitter_id) or (a.contact_phone and a.contact_phone == original.contact_phone)

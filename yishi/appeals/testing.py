@@ -7,8 +7,10 @@ from typing import Any
 
 from yishi.core.testing import Tree, make_user
 
+from . import services
 from .catalogue import category_create, routing_rule_set
-from .models import Category
+from .choices import AppealState
+from .models import Appeal, Category
 from .services import AppealInput, appeal_submit
 
 
@@ -69,3 +71,74 @@ def submit(world: AppealsWorld, *, actor: Any = None, unit: Any = None, category
         **overrides,
     )
     return appeal_submit(actor=actor if actor is not None else world.resident, data=data)
+
+
+def liaison_for(world: AppealsWorld, appeal: Appeal) -> Any:
+    """The liaison of the appeal's current lead unit (None when it has no lead)."""
+    by_unit = {
+        world.tree.unit_housing.pk: world.housing_liaison,
+        world.tree.unit_water.pk: world.water_liaison,
+        world.tree.unit_street_a.pk: world.street_office_liaison,
+    }
+    return by_unit.get(appeal.lead_unit_id) if appeal.lead_unit_id else None
+
+
+def second_resident(phone: str = "13900139002") -> Any:
+    """Another resident (for merges: several residents, one object)."""
+    user = make_user()
+    user.phone = phone
+    user.save(update_fields=["phone"])
+    return user
+
+
+def drive_to(world: AppealsWorld, state: str, *, manager: Any = None, **submit_overrides: Any) -> Appeal:
+    """An appeal in ``state``, reached through the real services along the main path (every state is reachable).
+
+    The manager (triage, dispatch, review, callback) is the district dispatcher unless given; the unit is the one
+    the routing rules choose (housing for building categories, water for utilities) and acts through its liaison.
+    ``merged`` is a second resident's appeal merged into a received one (``merged_into``); ``duplicate`` is the
+    same resident's second appeal marked as a duplicate of the first (``duplicate_of``).
+    """
+    target = AppealState(state)
+    boss = manager or world.dispatcher
+    if target == AppealState.MERGED:
+        parent = submit(world, **submit_overrides)
+        child = submit(world, **{**submit_overrides, "actor": second_resident()})
+        return _fresh(services.appeal_merge(actor=boss, appeal=child, into_id=parent.pk, reason="同一对象"))
+    if target == AppealState.DUPLICATE:
+        original = submit(world, **submit_overrides)
+        again = submit(world, **submit_overrides)
+        return _fresh(services.appeal_mark_duplicate(actor=boss, appeal=again, original_id=original.pk))
+    appeal = submit(world, **submit_overrides)
+    if target == AppealState.RECEIVED:
+        return _fresh(appeal)
+    if target == AppealState.REJECTED:
+        return _fresh(services.appeal_reject(actor=boss, appeal=appeal, reason="不属于受理范围"))
+    appeal = services.appeal_dispatch(actor=boss, appeal=appeal)
+    if target == AppealState.DISPATCHED:
+        return _fresh(appeal)
+    unit = liaison_for(world, appeal)
+    if target == AppealState.RETURN_REQUESTED:
+        return _fresh(services.appeal_request_return(actor=unit, appeal=appeal, reason="非本单位职责", basis="三定方案第三条"))
+    appeal = services.appeal_accept(actor=unit, appeal=appeal)
+    if target == AppealState.ACCEPTED:
+        return _fresh(appeal)
+    appeal = services.appeal_contact(actor=unit, appeal=appeal, text="已电话联系群众")
+    if target == AppealState.IN_PROGRESS:
+        return _fresh(appeal)
+    appeal = services.appeal_submit_reply(actor=unit, appeal=appeal, text="已安排施工队进场")
+    if target == AppealState.REPLY_SUBMITTED:
+        return _fresh(appeal)
+    appeal = services.appeal_approve_reply(actor=boss, appeal=appeal)
+    if target == AppealState.REPLIED:
+        return _fresh(appeal)
+    appeal = services.appeal_callback(actor=boss, appeal=appeal, resolution="resolved", satisfaction="satisfied")
+    if target == AppealState.CLOSED:
+        return _fresh(appeal)
+    appeal = services.appeal_archive(actor=boss, appeal=appeal)
+    assert target == AppealState.ARCHIVED, target
+    return _fresh(appeal)
+
+
+def _fresh(appeal: Appeal) -> Appeal:
+    return Appeal.objects.select_related("category", "org_unit", "handling_level", "lead_unit").get(pk=appeal.pk)

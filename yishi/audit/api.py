@@ -5,10 +5,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from ninja.pagination import paginate
 
 from yishi.core.api_auth import auth
-from yishi.core.pagination import Page
+from yishi.core.pagination import Page, paginate
 from yishi.core.permissions import require
 from yishi.core.schemas import ERRORS
 

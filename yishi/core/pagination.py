@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import typing
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
+from ninja.pagination import paginate as ninja_paginate
 
 
 class Page(PaginationBase):
@@ -31,3 +34,15 @@ class Page(PaginationBase):
             "page": pagination.page,
             "pages": max(1, math.ceil(count / pagination.page_size)),
         }
+
+
+def paginate(page_class: type[PaginationBase] = Page) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """ninja's ``paginate``, safe for modules using ``from __future__ import annotations``: ninja re-reads the
+    wrapped view's string annotations in its own module, where the view's filter schemas are unknown (the query
+    parameters then fail to build, and so does /api/openapi.json), so resolve them in the view's module first."""
+
+    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.__annotations__ = typing.get_type_hints(func, include_extras=True)
+        return ninja_paginate(page_class)(func)
+
+    return decorator

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from ninja.pagination import paginate
 
 from yishi.core.api_auth import PUBLIC, auth
-from yishi.core.pagination import Page
+from yishi.core.pagination import Page, paginate
 from yishi.core.schemas import ERRORS
 
 from . import selectors
