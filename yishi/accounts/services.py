@@ -14,11 +14,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from yishi.audit.services import record
-from yishi.core.errors import InvalidInput, RateLimited
-from yishi.core.permissions import forget_grants, require
+from yishi.core.errors import InvalidInput, PermissionDenied, RateLimited
+from yishi.core.permissions import forget_grants, is_platform_admin, require
 from yishi.notifications.sms import send_sms
 from yishi.policy.services import policy_value
 
+from .choices import Role
 from .models import ApiToken, PhoneCode, RoleAssignment, User, phone_validator
 
 API_SCOPES = ("read", "write", "admin")
@@ -49,7 +50,9 @@ def phone_code_send(*, phone: str) -> PhoneCode:
     code = f"{secrets.randbelow(1_000_000):06d}"
     ttl = int(policy_value("accounts.phone_code_ttl_minutes"))
     row = PhoneCode.objects.create(phone=phone, code_hash=_digest(f"{phone}:{code}"), expires_at=now + timedelta(minutes=ttl))
-    transaction.on_commit(lambda: send_sms(phone, f"【议事】您的登录验证码是 {code}，{ttl} 分钟内有效。"))
+    text = f"【议事】您的登录验证码是 {code}，{ttl} 分钟内有效。"
+    # The SMS record keeps the text without the code: the code is stored only hashed.
+    transaction.on_commit(lambda: send_sms(phone, text, record_text=text.replace(code, "******")))
     row.plain_code = code  # type: ignore[attr-defined]  # returned to tests and demo mode, never stored
     return row
 
@@ -66,7 +69,7 @@ def phone_code_verify(*, phone: str, code: str) -> User | None:
         row = (
             PhoneCode.objects.select_for_update()
             .filter(phone=phone, used_at__isnull=True, expires_at__gt=now)
-            .order_by("-created_at")
+            .order_by("-created_at", "-pk")
             .first()
         )
         if row is None or row.attempts >= max_attempts:
@@ -126,21 +129,32 @@ def token_lookup(secret: str) -> ApiToken | None:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
     return token
 
 
 def role_assign(*, actor: Any, user: User, role: str, org_unit: Any, **extra: Any) -> RoleAssignment:
-    """Give ``user`` a role over ``org_unit``. The actor must manage users in that unit's subtree."""
+    """Give ``user`` a role over ``org_unit``. The actor must manage users in that unit's subtree; the platform
+    administrator role, which holds everywhere, only a platform administrator may give. Assigning a role the user
+    already holds (or held) renews it with the given ``valid_until``, ``station`` and ``sector``."""
+    if role not in Role.values:
+        raise InvalidInput("未知角色", "Unknown role", field="role", code="unknown_role")
     if actor is not None:
         require(actor, "accounts.manage_users", org_unit, visible_action="orgs.view_orgunit")
+        if role == Role.PLATFORM_ADMIN and not is_platform_admin(actor):
+            raise PermissionDenied()
+    renewal = {"valid_until": None, "station": None, "sector": None, **extra, "is_active": True}
+    renewal.pop("handling_unit", None)
     with transaction.atomic():
-        assignment, created = RoleAssignment.objects.get_or_create(
+        assignment, _created = RoleAssignment.objects.get_or_create(
             user=user, role=role, org_unit=org_unit, handling_unit=extra.pop("handling_unit", None),
-            defaults={**extra, "is_active": True},
+            defaults=renewal,
         )
-        if not created and not assignment.is_active:
-            assignment.is_active = True
-            assignment.save(update_fields=["is_active"])
+        changed = [name for name, value in renewal.items() if getattr(assignment, name) != value]
+        if changed:
+            for name in changed:
+                setattr(assignment, name, renewal[name])
+            assignment.save(update_fields=changed)
         record(actor=actor, code="accounts.role.assigned", subject=user, after={"role": role, "org_unit": org_unit.pk})
     forget_grants(user)
     return assignment

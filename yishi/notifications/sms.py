@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,14 +29,21 @@ class SmsGateway:
         raise NotImplementedError
 
 
+# What the logging gateway "sent", newest last, like ``django.core.mail.outbox``: the only place besides the log
+# where a development or test run can read a sign-in code (SmsMessage keeps it masked).
+outbox: deque[tuple[str, str]] = deque(maxlen=100)
+
+
 class LoggingGateway(SmsGateway):
-    """Writes the message to the log. For development, demos and installations without an SMS contract."""
+    """Writes the message to the log (and ``outbox``). For development, demos and installations without an SMS
+    contract."""
 
     name = "logging"
 
     def send(self, phone: str, text: str) -> SmsResult:
         ref = uuid.uuid4().hex[:12]
         logger.info("SMS to %s: %s (ref %s)", phone, text, ref)
+        outbox.append((phone, text))
         return SmsResult(ok=True, ref=ref)
 
 
@@ -48,8 +56,9 @@ def get_gateway() -> SmsGateway:
     return _gateway(settings.YISHI_SMS_GATEWAY)
 
 
-def send_sms(phone: str, text: str) -> SmsResult:
-    """Send through the configured gateway and record the attempt."""
+def send_sms(phone: str, text: str, *, record_text: str | None = None) -> SmsResult:
+    """Send through the configured gateway and record the attempt (with ``record_text`` in place of a secret
+    text, such as a sign-in code)."""
     from .models import SmsMessage
 
     gateway = get_gateway()
@@ -59,7 +68,7 @@ def send_sms(phone: str, text: str) -> SmsResult:
         logger.exception("SMS gateway %s failed", gateway.name)
         result = SmsResult(ok=False, error=str(exc)[:200])
     SmsMessage.objects.create(
-        phone=phone, text=text[:500], gateway=gateway.name, status="sent" if result.ok else "failed",
+        phone=phone, text=(text if record_text is None else record_text)[:500], gateway=gateway.name, status="sent" if result.ok else "failed",
         gateway_ref=result.ref or result.error[:100],
     )
     return result
