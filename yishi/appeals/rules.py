@@ -67,6 +67,7 @@ define("appeals.handle", roles=UNIT, check=_is_lead, label="承办诉求")
 define("appeals.co_handle", roles=UNIT, check=_is_assigned, label="协办诉求")
 define("appeals.manage_catalogue", roles={Role.DISTRICT_STAFF}, label="维护分类与派单规则")
 define("appeals.view_stats", roles=MANAGERS | {Role.DEPUTY, Role.CPPCC_MEMBER}, scope="", label="查看三率统计")
+define("appeals.view_unit_stats", roles=UNIT, label="查看本单位三率统计")
 
 define("wishes.view", roles=[], public=True, label="查看微心愿")
 define("wishes.submit", roles=[ALL_ROLES], authenticated=True, label="发布微心愿")

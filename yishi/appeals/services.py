@@ -6,11 +6,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from yishi.policy.services import (
 )
 
 from .choices import (
+    HANDLING_STATES,
     AppealState,
     AssignmentRole,
     AssignmentStatus,
@@ -928,61 +930,153 @@ class SweepResult:
     auto_closed: int = 0
 
 
-def supervision_sweep(*, now: datetime | None = None) -> SweepResult:
-    """The automatic supervision run (every few minutes from the worker or cron):
+def _area_profiles() -> tuple[Any, list[tuple[str, Any]]]:
+    """The default profile and the (path, profile) of every unit that chooses one, deepest first: the first path
+    that prefixes a place's path names the profile in force there (as ``effective_profile`` decides)."""
+    from yishi.policy.services import default_profile
 
-    * reminder once the warning time has passed and the deadline has not;
-    * 催办 once the deadline has passed;
-    * escalation once the deadline is N working days behind (N from the profile), marking the appeal supervised;
-    * appeals replied longer ago than the callback window with no callback are closed as "no answer".
+    choosers = OrgUnit.objects.filter(policy_profile__isnull=False).select_related("policy_profile").order_by("-depth")
+    return default_profile(), [(unit.path, unit.policy_profile) for unit in choosers]
 
-    Each flag is raised once per deadline (a unique constraint on appeal × kind × deadline), so the sweep can run
-    as often as wanted and concurrently.
+
+def _per_area(choosers: list[tuple[str, Any]], default: Any, value: Any, output_field: Any) -> Any:
+    """An SQL expression giving each appeal ``value(profile)`` for the profile in force at its place."""
+    if not choosers:
+        return Value(value(default), output_field=output_field)
+    whens = [When(org_unit__path__startswith=path, then=Value(value(profile))) for path, profile in choosers]
+    return Case(*whens, default=Value(value(default)), output_field=output_field)
+
+
+def _last_escalating_due_date(today: date, working_days: int, overrides: Any) -> date:
+    """The latest due date that is at least ``working_days`` working days before ``today``: walk back over
+    ``working_days`` working days (``working_days_between(result, today) == working_days``)."""
+    day, counted = today, 0
+    while counted < working_days:
+        if workdays.is_workday(day, overrides):
+            counted += 1
+        day -= timedelta(days=1)
+    return day
+
+
+def _raise_flags(candidates: Any, kind: str, now: datetime) -> list[Appeal]:
+    """Raise a ``kind`` flag on each candidate that has none for its current deadline; return the appeals flagged.
+
+    The existing flags are read per chunk of candidates, so a sweep that finds nothing new costs a few queries
+    whatever the number of overdue appeals; each new flag is written with the appeal locked and re-checked (it may
+    have been replied or extended since), and the unique constraint keeps concurrent sweeps from doubling it.
     """
-    now = now or timezone.now()
-    result = SweepResult()
-    handling = [AppealState.DISPATCHED, AppealState.RETURN_REQUESTED, AppealState.ACCEPTED, AppealState.IN_PROGRESS]
-    base = Appeal.objects.filter(state__in=handling, due_at__isnull=False)
-
-    def raise_flags(qs: Any, kind: str) -> list[Appeal]:
-        raised = []
-        for appeal in qs.select_related("org_unit").iterator(chunk_size=500):
+    raised: list[Appeal] = []
+    rows = candidates.order_by("pk").values_list("pk", "due_at")
+    last_pk = 0
+    while True:
+        chunk = {pk: due.isoformat() for pk, due in rows.filter(pk__gt=last_pk)[:500]}
+        if not chunk:
+            return raised
+        last_pk = max(chunk)
+        flagged = set(SupervisionFlag.objects.filter(kind=kind, appeal_id__in=chunk).values_list("appeal_id", "note"))
+        for pk, note in chunk.items():
+            if (pk, note) in flagged:
+                continue
             with transaction.atomic():
-                _flag, created = SupervisionFlag.objects.get_or_create(
-                    appeal=appeal, kind=kind, note=appeal.due_at.isoformat(), defaults={"created_at": now}
-                )
+                appeal = Appeal.objects.select_for_update().filter(pk=pk, state__in=HANDLING_STATES).first()
+                if appeal is None or appeal.due_at is None or appeal.due_at.isoformat() != note:
+                    continue
+                _flag, created = SupervisionFlag.objects.get_or_create(appeal=appeal, kind=kind, note=note, defaults={"created_at": now})
                 if created:
                     record(actor=None, code=f"appeals.appeal.{kind}", subject=appeal, after={"due_at": appeal.due_at})
                     raised.append(appeal)
-        return raised
 
-    for appeal in raise_flags(base.filter(warn_at__lte=now, due_at__gt=now), SupervisionKind.REMINDER):
+
+def supervision_sweep(*, now: datetime | None = None) -> SweepResult:
+    """The automatic supervision run (every few minutes from the worker, ``yishi appeals_sweep`` or cron), over the
+    appeals being handled (dispatched, return requested, accepted, in progress) and the replied ones:
+
+    * reminder (临期提醒) to the lead unit once the warning time has passed and the deadline has not;
+    * 催办 to the lead unit and the dispatching level once the deadline has passed;
+    * escalation (督办升级) once the deadline is N working days behind (N from the area's profile, counted on the
+      working-day calendar), marking the appeal supervised and telling the level above and the unit;
+    * appeals replied longer ago than the callback window with no callback are closed as "no answer".
+
+    Each flag is raised once per deadline (a unique constraint on appeal × kind × deadline), so the sweep can run
+    as often as wanted and concurrently; an approved extension gives a new deadline and so new flags. The
+    working-day arithmetic is done once per profile, not per appeal: the latest due date that escalates today is
+    computed by walking back N working days, and the database compares each appeal's deadline with its profile's.
+    """
+    now = now or timezone.now()
+    result = SweepResult()
+    overrides = workday_overrides()
+    default, choosers = _area_profiles()
+    base = Appeal.objects.filter(state__in=HANDLING_STATES, due_at__isnull=False)
+
+    for appeal in _raise_flags(base.filter(warn_at__lte=now, due_at__gte=now), SupervisionKind.REMINDER, now):
         result.reminders += 1
         notify(recipients=unit_users([appeal.lead_unit_id]), kind="appeals.reminder", title=f"临期提醒：{appeal.title}", url=appeal_url(appeal))
-    for appeal in raise_flags(base.filter(due_at__lte=now), SupervisionKind.URGE):
+    overdue = base.filter(due_at__lt=now)
+    for appeal in _raise_flags(overdue, SupervisionKind.URGE, now):
         result.urges += 1
-        notify(recipients=unit_users([appeal.lead_unit_id]), kind="appeals.urge", title=f"催办：{appeal.title}", url=appeal_url(appeal), sms=True)
-    overdue = [a for a in base.filter(due_at__lte=now).select_related("org_unit")
-               if workdays.working_days_between(timezone.localtime(a.due_at).date(), timezone.localtime(now).date(), workday_overrides())
-               >= int(policy_value("appeals.supervision.escalate_after_working_days", a.org_unit))]
-    for appeal in raise_flags(Appeal.objects.filter(pk__in=[a.pk for a in overdue]), SupervisionKind.ESCALATION):
+        notify(recipients=unit_users([appeal.lead_unit_id]) + managers_of(appeal.handling_level), kind="appeals.urge", title=f"催办：{appeal.title}", url=appeal_url(appeal), sms=True)
+
+    today = timezone.localtime(now).date()
+    tz = timezone.get_current_timezone()
+
+    def escalate_before(profile: Any) -> datetime:
+        days = int(policy_value("appeals.supervision.escalate_after_working_days", profile=profile))
+        return datetime.combine(_last_escalating_due_date(today, days, overrides) + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+
+    cutoff = _per_area(choosers, default, escalate_before, DateTimeField())
+    late = overdue.annotate(escalate_before=cutoff).filter(due_at__lt=F("escalate_before"))
+    for appeal in _raise_flags(late, SupervisionKind.ESCALATION, now):
         result.escalations += 1
         Appeal.objects.filter(pk=appeal.pk).update(supervised=True)
-        recipients = managers_of(appeal.handling_level.parent) if appeal.handling_level.parent_id else managers_of(appeal.handling_level)
+        level = appeal.handling_level
+        recipients = managers_of(level.parent) if level.parent_id else managers_of(level)  # type: ignore[arg-type]
         notify(recipients=recipients + unit_users([appeal.lead_unit_id]), kind="appeals.escalation", title=f"超期升级督办：{appeal.title}", url=appeal_url(appeal), sms=True)
-    for appeal in Appeal.objects.filter(state=AppealState.REPLIED, replied_at__isnull=False).select_related("org_unit").iterator(chunk_size=500):
-        limit = limit_for("appeals.limit.callback", appeal.org_unit)
-        if compute_deadline(appeal.replied_at, limit) > now:
+
+    result.auto_closed = _close_unanswered(now, default, choosers)
+    return result
+
+
+def _close_unanswered(now: datetime, default: Any, choosers: list[tuple[str, Any]]) -> int:
+    """Close as "no answer" the replied appeals whose callback window has run out without a callback.
+
+    A window of N working days is at least N calendar days, so the database first keeps only the appeals replied
+    that long ago (for the profile in force at their place); the exact working-day deadline is checked on those.
+    """
+    def window(profile: Any) -> workdays.Limit:
+        return limit_for("appeals.limit.callback", profile=profile)
+
+    def replied_before(profile: Any) -> datetime:
+        limit = window(profile)
+        if limit.unit is workdays.LimitUnit.HOURS:
+            return now - timedelta(hours=limit.amount)
+        return now - timedelta(days=limit.amount)
+
+    def profile_at(path: str) -> Any:
+        return next((profile for prefix, profile in choosers if path.startswith(prefix)), default)
+
+    # A callback given since the latest reply (one given before a reopening does not count) keeps the appeal open.
+    answered = Callback.objects.filter(appeal=OuterRef("pk"), created_at__gte=OuterRef("replied_at"))
+    candidates = (
+        Appeal.objects.filter(state=AppealState.REPLIED, replied_at__isnull=False)
+        .annotate(replied_before=_per_area(choosers, default, replied_before, DateTimeField()))
+        .filter(replied_at__lte=F("replied_before"))
+        .exclude(Exists(answered))
+        .values_list("pk", "replied_at", "org_unit__path")
+    )
+    closed = 0
+    for pk, replied_at, path in list(candidates):
+        if compute_deadline(replied_at, window(profile_at(path))) > now:
             continue
         with transaction.atomic():
-            locked = Appeal.objects.select_for_update().get(pk=appeal.pk)
-            if locked.state != AppealState.REPLIED or locked.callbacks.exists():
+            locked = Appeal.objects.select_for_update().filter(pk=pk, state=AppealState.REPLIED).first()
+            if locked is None or locked.replied_at is None or locked.callbacks.filter(created_at__gte=locked.replied_at).exists():
                 continue
+            Callback.objects.create(appeal=locked, satisfaction=Satisfaction.NO_ANSWER, unit_at_fault=False, created_at=now)
             locked.state, locked.satisfaction, locked.closed_at = AppealState.CLOSED, Satisfaction.NO_ANSWER, now
             locked.save(update_fields=["state", "satisfaction", "closed_at", "updated_at"])
             record(actor=None, code="appeals.appeal.closed_no_answer", subject=locked, before={"state": AppealState.REPLIED}, after={"state": AppealState.CLOSED})
-            result.auto_closed += 1
-    return result
+            closed += 1
+    return closed
 
 
 # --- micro-wishes -----------------------------------------------------------------------------------------

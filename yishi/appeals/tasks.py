@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django_tasks import task
+
+from . import services
+
+
+@task()
+def run_supervision_sweep() -> dict[str, int]:
+    """The supervision sweep (``services.supervision_sweep``) as a task, for a scheduler that enqueues it every few
+    minutes; returns the counts of reminders, 催办, escalations and no-answer closures."""
+    return asdict(services.supervision_sweep())
 
 
 @task()

@@ -1,0 +1,398 @@
+"""The numbers (DOMAIN §2) on a month of appeals driven through the real services on frozen time.
+
+The month is March 2026 (Beijing profile: sign within 1 working day, first contact within 24 h, general matters
+7 days, utilities 24 h, callback window 3 working days). "Now" is Friday 20 March, 12:00. The appeals:
+
+=====  =================  ======  ==================================================================
+name   place              unit    story
+=====  =================  ======  ==================================================================
+a1     community A1       housing on time everywhere; callback 解决/满意; merged child a7 joins it
+a2     community A1       housing accepted and contacted late; callback 部分解决/基本满意; duplicate a8
+a3     community A1       housing contacted late, replied late; callback 未解决/不满意
+a4     community A1       housing on time; no callback → closed "no answer" by the sweep
+a5     community A1       water   returned by housing, re-dispatched to water; callback 解决/基本满意
+a6     community A1       housing callback 未解决 → reopened → on time again; callback 解决/满意
+a9     community A1       housing accepted, never contacted, overdue now
+a10    grid A1 (street A) housing dispatched on a Saturday, accepted, never contacted, at risk now
+a11    community B1       housing on time everywhere; callback 解决/满意
+a12    community B1       water   utility (24 h), replied late; callback 部分解决/不满意
+a13    community A1       —       rejected (不予受理)
+a15    community A2       housing dispatched an hour ago: nothing due yet
+a14    community A1       housing February: on time everywhere; callback 解决/满意
+a7/a8                             merged child / duplicate: never counted
+=====  =================  ======  ==================================================================
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from yishi.appeals import services as s
+from yishi.appeals import stats
+from yishi.appeals.choices import AppealState
+from yishi.appeals.stats import KpiRow, Period, composite_score, rank_rows
+from yishi.appeals.testing import submit
+from yishi.core.testing import make_user
+
+TZ = ZoneInfo("Asia/Shanghai")
+MARCH = Period.month(date(2026, 3, 1))
+
+
+def at(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=TZ)
+
+
+NOW = at(3, 20, 12)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(at(3, 2, 8), tick=False) as traveller:
+        yield traveller
+
+
+def liaison(world, unit):
+    return {
+        world.tree.unit_housing.pk: world.housing_liaison,
+        world.tree.unit_water.pk: world.water_liaison,
+        world.tree.unit_street_a.pk: world.street_office_liaison,
+    }[unit.pk]
+
+
+def drive(world, clock, *, start: datetime, unit=None, place=None, category=None, actor=None,
+          accept: float | None = 1, contact: float | None = 2, reply: float | None = 24,
+          callback: tuple[str, str] | None = None):
+    """Submit at ``start``, dispatch to ``unit``, then accept, contact, reply (approved at once) and record the
+    callback so many hours after the dispatch (None: the step does not happen)."""
+    unit = unit or world.tree.unit_housing
+    clock.move_to(start)
+    appeal = submit(world, unit=place, category=category, actor=actor)
+    appeal = s.appeal_dispatch(actor=world.district_staff, appeal=appeal, lead_unit_id=unit.pk)
+    handler = liaison(world, unit)
+    if accept is not None:
+        clock.move_to(start + timedelta(hours=accept))
+        appeal = s.appeal_accept(actor=handler, appeal=appeal)
+    if contact is not None:
+        clock.move_to(start + timedelta(hours=contact))
+        appeal = s.appeal_contact(actor=handler, appeal=appeal, text="已电话联系群众")
+    if reply is not None:
+        clock.move_to(start + timedelta(hours=reply))
+        appeal = s.appeal_submit_reply(actor=handler, appeal=appeal, text="已处理完毕")
+        appeal = s.appeal_approve_reply(actor=world.district_staff, appeal=appeal)
+    if callback is not None:
+        clock.move_to(start + timedelta(hours=(reply or 0) + 1))
+        appeal = s.appeal_callback(actor=world.district_staff, appeal=appeal, resolution=callback[0], satisfaction=callback[1])
+    return appeal
+
+
+@pytest.fixture
+def month(world, clock):
+    """Build the month described in the module doc; returns the appeals by name."""
+    t = world.tree
+    water = t.unit_water
+    d0 = at(3, 2)
+    a: dict[str, object] = {}
+
+    # a1, with a7 merged into it while it is being handled.
+    a["a1"] = drive(world, clock, start=d0, reply=None)
+    clock.move_to(d0 + timedelta(hours=3))
+    other = make_user()
+    other.phone = "13900139000"
+    other.save(update_fields=["phone"])
+    a["a7"] = submit(world, actor=other)
+    a["a7"] = s.appeal_merge(actor=world.district_staff, appeal=a["a7"], into_id=a["a1"].pk)
+    clock.move_to(d0 + timedelta(hours=48))
+    s.appeal_submit_reply(actor=world.housing_liaison, appeal=a["a1"], text="已处理")
+    a["a1"] = s.appeal_approve_reply(actor=world.district_staff, appeal=a["a1"])
+    clock.move_to(d0 + timedelta(hours=49))
+    a["a1"] = s.appeal_callback(actor=world.district_staff, appeal=a["a1"], resolution="resolved", satisfaction="satisfied")
+    # The merged child's resident got the reply and answers the callback too; it must not count.
+    a["a7"] = s.appeal_callback_by_link(token=a["a7"].callback_token, resolution="unresolved", satisfaction="unsatisfied")
+
+    a["a2"] = drive(world, clock, start=d0, accept=30, contact=31, reply=72, callback=("partial", "basic"))
+    clock.move_to(at(3, 6))
+    a["a8"] = submit(world)  # the same resident about the same matter: a duplicate of a2
+    a["a8"] = s.appeal_mark_duplicate(actor=world.district_staff, appeal=a["a8"], original_id=a["a2"].pk)
+
+    a["a3"] = drive(world, clock, start=d0, accept=1, contact=26, reply=8 * 24, callback=("unresolved", "unsatisfied"))
+    a["a4"] = drive(world, clock, start=d0, reply=24)
+
+    # a5: housing returns it, the dispatcher re-dispatches it to the water company.
+    a["a5"] = drive(world, clock, start=d0, accept=None, contact=None, reply=None)
+    clock.move_to(d0 + timedelta(hours=1))
+    s.appeal_request_return(actor=world.housing_liaison, appeal=a["a5"], reason="不属于本单位职责", basis="三定方案")
+    clock.move_to(d0 + timedelta(hours=2))
+    s.appeal_approve_return(actor=world.district_staff, appeal=a["a5"], lead_unit_id=water.pk)
+    clock.move_to(d0 + timedelta(hours=3))
+    s.appeal_accept(actor=world.water_liaison, appeal=a["a5"])
+    clock.move_to(d0 + timedelta(hours=4))
+    s.appeal_contact(actor=world.water_liaison, appeal=a["a5"], text="已联系")
+    clock.move_to(d0 + timedelta(hours=24))
+    s.appeal_submit_reply(actor=world.water_liaison, appeal=a["a5"], text="已修复")
+    s.appeal_approve_reply(actor=world.district_staff, appeal=a["a5"])
+    clock.move_to(d0 + timedelta(hours=25))
+    a["a5"] = s.appeal_callback(actor=world.district_staff, appeal=a["a5"], resolution="resolved", satisfaction="basic")
+
+    # a6: unresolved, reopened to the same unit, then handled on time.
+    a["a6"] = drive(world, clock, start=d0, callback=("unresolved", "unsatisfied"))
+    clock.move_to(d0 + timedelta(hours=26))
+    s.appeal_reopen(actor=world.district_staff, appeal=a["a6"], reason="群众反映问题仍未解决")
+    clock.move_to(d0 + timedelta(hours=27))
+    s.appeal_accept(actor=world.housing_liaison, appeal=a["a6"])
+    clock.move_to(d0 + timedelta(hours=28))
+    s.appeal_contact(actor=world.housing_liaison, appeal=a["a6"], text="再次联系")
+    clock.move_to(d0 + timedelta(hours=48))
+    s.appeal_submit_reply(actor=world.housing_liaison, appeal=a["a6"], text="已彻底解决")
+    s.appeal_approve_reply(actor=world.district_staff, appeal=a["a6"])
+    clock.move_to(d0 + timedelta(hours=49))
+    a["a6"] = s.appeal_callback(actor=world.district_staff, appeal=a["a6"], resolution="resolved", satisfaction="satisfied")
+
+    a["a9"] = drive(world, clock, start=d0, contact=None, reply=None)
+    a["a10"] = drive(world, clock, start=at(3, 14), place=t.grid_a1, accept=49, contact=None, reply=None)
+    a["a11"] = drive(world, clock, start=d0, place=t.community_b1, callback=("resolved", "satisfied"))
+    a["a12"] = drive(world, clock, start=d0, place=t.community_b1, unit=water, category=world.cat_water,
+                     reply=30, callback=("partial", "unsatisfied"))
+    clock.move_to(d0)
+    a["a13"] = s.appeal_reject(actor=world.district_staff, appeal=submit(world), reason="不属于受理范围")
+    a["a15"] = drive(world, clock, start=NOW - timedelta(hours=1), place=t.community_a2, accept=None, contact=None, reply=None)
+    a["a14"] = drive(world, clock, start=at(2, 3), callback=("resolved", "satisfied"))
+
+    clock.move_to(NOW)
+    swept = s.supervision_sweep()
+    assert swept.auto_closed == 1  # a4, closed "no answer"
+    for key, appeal in a.items():
+        appeal.refresh_from_db()
+        a[key] = appeal
+    assert a["a4"].state == AppealState.CLOSED and a["a4"].satisfaction == "no_answer"
+    return a
+
+
+def counts(row: KpiRow) -> dict[str, int]:
+    return {name: getattr(row, name) for name in stats.COUNT_NAMES}
+
+
+MARCH_TOTAL = {
+    "volume": 12,
+    "response_due": 10, "responded_on_time": 6,
+    "accept_due": 10, "accepted_on_time": 9,
+    "valid_callbacks": 7, "resolved": 4, "satisfied": 5, "no_answer": 1,
+    "dispatched": 11, "returned": 1,
+    "replied": 8, "reopened": 1,
+    "closure_due": 9, "closed_on_time": 6,
+    "overdue_now": 1, "at_risk_now": 1,
+}
+
+
+def test_the_facts_the_services_left(month):
+    a = month
+    assert (a["a2"].accepted_on_time, a["a2"].contacted_on_time) == (False, False)
+    assert (a["a3"].accepted_on_time, a["a3"].contacted_on_time, a["a3"].closed_on_time) == (True, False, False)
+    assert a["a5"].return_count == 1 and a["a5"].lead_unit_id == a["a5"].assignments.last().unit_id
+    assert a["a6"].reopen_count == 1 and a["a6"].resolution == "resolved"
+    assert a["a7"].state == AppealState.REPLIED and a["a7"].counted is False and a["a7"].satisfaction == "unsatisfied"
+    assert a["a8"].state == AppealState.DUPLICATE and a["a8"].counted is False
+    assert a["a12"].closed_on_time is False
+
+
+def test_totals_of_the_month(month, world):
+    total = stats.kpis_total(user=world.district_staff, period=MARCH, now=NOW)
+    assert counts(total) == MARCH_TOTAL
+    assert total.response_rate == 6 / 10
+    assert total.resolution_rate == 4 / 7
+    assert total.satisfaction_rate == 5 / 7
+    assert total.on_time_sign_rate == 9 / 10
+    assert total.return_rate == 1 / 11
+    assert total.reopen_rate == 1 / 8
+    assert total.on_time_closure_rate == 6 / 9
+    # 30 × 60 % + 35 × 4/7 + 35 × 5/7 = 18 + 20 + 25
+    assert total.score == pytest.approx(63.0)
+
+
+def test_merged_children_and_duplicates_are_counted_once(month, world):
+    total = stats.kpis_total(user=world.district_staff, period=MARCH, now=NOW)
+    # a7's unsatisfied callback and a8 are nowhere; a1 and a2 count once each.
+    assert total.volume == 12 and total.valid_callbacks == 7 and total.satisfied == 5
+    assert sum(r.volume for r in stats.kpis_by_unit(user=world.district_staff, period=MARCH, now=NOW)) == 11
+    assert sum(r.volume for r in stats.kpis_by_area(user=world.district_staff, period=MARCH, now=NOW)) == 12
+
+
+def test_per_unit(month, world):
+    rows = {r.key: r for r in stats.kpis_by_unit(user=world.district_staff, period=MARCH, now=NOW)}
+    housing, water = rows[world.tree.unit_housing.pk], rows[world.tree.unit_water.pk]
+    assert set(rows) == {world.tree.unit_housing.pk, world.tree.unit_water.pk}
+    assert housing.label == "区住房和城乡建设局"
+    assert counts(housing) == {
+        "volume": 9,
+        "response_due": 8, "responded_on_time": 4,
+        "accept_due": 8, "accepted_on_time": 7,
+        "valid_callbacks": 5, "resolved": 3, "satisfied": 4, "no_answer": 1,
+        # From the assignments: a5 was dispatched to housing, which returned it.
+        "dispatched": 10, "returned": 1,
+        "replied": 6, "reopened": 1,
+        "closure_due": 7, "closed_on_time": 5,
+        "overdue_now": 1, "at_risk_now": 1,
+    }
+    assert (housing.response_rate, housing.resolution_rate, housing.satisfaction_rate) == (0.5, 0.6, 0.8)
+    assert housing.return_rate == 0.1 and housing.on_time_closure_rate == 5 / 7
+    assert housing.score == pytest.approx(64.0)
+    assert counts(water) == {
+        "volume": 2,
+        "response_due": 2, "responded_on_time": 2,
+        "accept_due": 2, "accepted_on_time": 2,
+        "valid_callbacks": 2, "resolved": 1, "satisfied": 1, "no_answer": 0,
+        "dispatched": 2, "returned": 0,
+        "replied": 2, "reopened": 0,
+        "closure_due": 2, "closed_on_time": 1,
+        "overdue_now": 0, "at_risk_now": 0,
+    }
+    assert water.score == pytest.approx(65.0)
+
+
+def test_per_street(month, world):
+    rows = stats.kpis_by_area(user=world.district_staff, period=MARCH, level="street", now=NOW)
+    assert [r.key for r in rows] == [world.tree.street_a.pk, world.tree.street_b.pk]
+    street_a, street_b = rows
+    assert counts(street_a) == {
+        "volume": 10,
+        "response_due": 8, "responded_on_time": 4,
+        "accept_due": 8, "accepted_on_time": 7,
+        "valid_callbacks": 5, "resolved": 3, "satisfied": 4, "no_answer": 1,
+        "dispatched": 9, "returned": 1,
+        "replied": 6, "reopened": 1,
+        "closure_due": 7, "closed_on_time": 5,
+        "overdue_now": 1, "at_risk_now": 1,
+    }
+    assert street_a.score == pytest.approx(64.0)
+    assert (street_b.volume, street_b.response_rate, street_b.resolution_rate, street_b.satisfaction_rate) == (2, 1.0, 0.5, 0.5)
+    assert street_b.on_time_closure_rate == 0.5 and street_b.return_rate == 0.0
+    assert street_b.score == pytest.approx(65.0)
+
+
+def test_per_community_follows_grids_up(month, world):
+    t = world.tree
+    rows = {r.key: r for r in stats.kpis_by_area(user=world.district_staff, period=MARCH, level="community", now=NOW)}
+    assert set(rows) == {t.community_a1.pk, t.community_a2.pk, t.community_b1.pk}
+    # a10 is located in a grid of community A1.
+    assert (rows[t.community_a1.pk].volume, rows[t.community_a2.pk].volume, rows[t.community_b1.pk].volume) == (9, 1, 2)
+    assert rows[t.community_a1.pk].at_risk_now == 1
+
+
+def test_per_month(month, world):
+    feb, march = stats.kpis_by_month(user=world.district_staff, period=Period.months(date(2026, 2, 1), date(2026, 3, 31)), now=NOW)
+    assert (feb.key, feb.label, march.key) == (date(2026, 2, 1), "2026-02", date(2026, 3, 1))
+    assert counts(march) == MARCH_TOTAL
+    assert (feb.volume, feb.response_rate, feb.resolution_rate, feb.satisfaction_rate, feb.on_time_closure_rate) == (1, 1.0, 1.0, 1.0, 1.0)
+    assert feb.score == pytest.approx(100.0)
+
+
+def test_date_range(month, world):
+    week = stats.kpis_total(user=world.district_staff, period=Period(date(2026, 3, 14), date(2026, 3, 20)), now=NOW)
+    assert week.volume == 2 and week.at_risk_now == 1  # a10 and a15
+    one_unit = stats.kpis_total(user=world.district_staff, period=MARCH, unit_id=world.tree.unit_water.pk, now=NOW)
+    assert one_unit.volume == 2
+
+
+def test_ranking(month, world):
+    streets = stats.ranking(user=world.district_staff, month=date(2026, 3, 1), kind="street", now=NOW)
+    assert streets.weights == {"response": 30.0, "resolution": 35.0, "satisfaction": 35.0}
+    assert [(r.label, r.rank) for r in streets.rows] == [("礼乐街道", 1), ("外海街道", 2)]
+    # Two ranked streets: one on each list, nobody on both.
+    assert [r.label for r in streets.red] == ["礼乐街道"] and [r.label for r in streets.black] == ["外海街道"]
+    units = stats.ranking(user=world.district_staff, month=date(2026, 3, 1), kind="unit", now=NOW)
+    assert [r.label for r in units.rows] == ["江海供水有限公司", "区住房和城乡建设局"]
+    assert [r.label for r in units.red] == ["江海供水有限公司"] and [r.label for r in units.black] == ["区住房和城乡建设局"]
+
+
+def test_scope_narrows_every_table(month, world):
+    t = world.tree
+    # A street's staff sees the appeals located in their street only.
+    total_b = stats.kpis_total(user=world.street_b_staff, period=MARCH, now=NOW)
+    assert total_b.volume == 2
+    assert [r.key for r in stats.kpis_by_area(user=world.street_b_staff, period=MARCH, now=NOW)] == [t.street_b.pk]
+    units_b = {r.key: r.volume for r in stats.kpis_by_unit(user=world.street_b_staff, period=MARCH, now=NOW)}
+    assert units_b == {t.unit_housing.pk: 1, t.unit_water.pk: 1}
+    # A unit's liaison sees their own unit's appeals wherever they are, and no area.
+    assert stats.kpis_total(user=world.water_liaison, period=MARCH, now=NOW).volume == 2
+    assert stats.kpis_by_area(user=world.water_liaison, period=MARCH, now=NOW) == []
+    # A resident sees nothing.
+    assert stats.kpis_total(user=world.resident, period=MARCH, now=NOW).volume == 0
+    # Narrowing to an area inside the scope.
+    within = stats.kpis_by_area(user=world.district_staff, period=MARCH, level="community", within=t.street_a, now=NOW)
+    assert [r.key for r in within] == [t.community_a1.pk, t.community_a2.pk]
+
+
+def test_composite_score_and_ranking_rules():
+    weights = {"response": 30, "resolution": 35, "satisfaction": 35}
+    row = KpiRow(response_due=4, responded_on_time=3, valid_callbacks=0)
+    # No callbacks: only the response rate is scored, its weight renormalised.
+    assert composite_score(row, weights) == pytest.approx(75.0)
+    assert composite_score(KpiRow(), weights) is None
+    rows = [KpiRow(key=i, label=name, score=score) for i, (name, score) in enumerate(
+        [("甲", 90.0), ("乙", 80.0), ("丙", 90.0), ("丁", None), ("戊", 70.0), ("己", 60.0)])]
+    ranked, red, black = rank_rows(rows, 2)
+    # Equal scores share a rank and are listed by name.
+    assert [(r.label, r.rank) for r in ranked] == [("丙", 1), ("甲", 1), ("乙", 3), ("戊", 4), ("己", 5)]
+    assert [r.label for r in red] == ["丙", "甲"] and [r.label for r in black] == ["己", "戊"]
+    assert rank_rows(rows[:1], 5)[1:] == ([], [])
+
+
+def test_period():
+    assert Period.month(date(2024, 2, 10)) == Period(date(2024, 2, 1), date(2024, 2, 29))
+    assert Period.months(date(2025, 11, 5), date(2026, 1, 3)).month_starts() == [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1)]
+    assert Period.month(date(2026, 3, 1)).whole_months and not Period(date(2026, 3, 2), date(2026, 3, 31)).whole_months
+
+
+# --- query budget -------------------------------------------------------------------------------------------------
+
+
+def _appeals(world, n: int) -> None:
+    with time_machine.travel(at(3, 2), tick=False):
+        for i in range(n):
+            place = (world.tree.community_a1, world.tree.community_b1, world.tree.grid_a1)[i % 3]
+            unit = (world.tree.unit_housing, world.tree.unit_water)[i % 2]
+            appeal = s.appeal_dispatch(actor=world.district_staff, appeal=submit(world, unit=place), lead_unit_id=unit.pk)
+            if i % 4 == 0:
+                s.appeal_request_return(actor=liaison(world, unit), appeal=appeal, reason="非本单位职责", basis="职责清单")
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_tables_cost_a_constant_number_of_queries(world, n, django_assert_num_queries):
+    from yishi.accounts.models import User
+
+    _appeals(world, n)
+    # A fresh user object each time, so that loading the grants is part of every budget.
+    user = User.objects.get(pk=world.district_staff.pk)
+    with django_assert_num_queries(5):  # grants, figures, dispatches and returns, unit names, profile weights
+        rows = stats.kpis_by_unit(user=user, period=MARCH, now=NOW)
+    assert sum(r.volume for r in rows) == n
+    user = User.objects.get(pk=world.district_staff.pk)
+    with django_assert_num_queries(5):  # grants, tree depth, figures, areas, profile weights
+        rows = stats.kpis_by_area(user=user, period=MARCH, now=NOW)
+    assert sum(r.volume for r in rows) == n
+    user = User.objects.get(pk=world.district_staff.pk)
+    with django_assert_num_queries(3):  # grants, figures, profile weights
+        stats.kpis_by_month(user=user, period=MARCH, now=NOW)
+
+
+def test_query_counts_do_not_grow_with_appeals(world):
+    from yishi.accounts.models import User
+
+    def measure() -> tuple[int, int]:
+        result = []
+        for table in (stats.kpis_by_unit, stats.kpis_by_area):
+            user = User.objects.get(pk=world.district_staff.pk)
+            with CaptureQueriesContext(connection) as ctx:
+                table(user=user, period=MARCH, now=NOW)
+            result.append(len(ctx.captured_queries))
+        return result[0], result[1]
+
+    _appeals(world, 5)
+    small = measure()
+    _appeals(world, 45)
+    assert measure() == small
