@@ -58,7 +58,7 @@ define("appeals.view", roles=[], any_of=("appeals.view_area", "appeals.view_unit
 # profile turns the board on.
 define("appeals.view_public", roles=[], scope="org_unit", anonymous_param="appeals.public_board", label="公开查看诉求")
 
-define("appeals.submit", roles=[ALL_ROLES], authenticated=True, anonymous_param="appeals.anonymous_submit", label="提交诉求")
+define("appeals.submit", roles=[ALL_ROLES], scope="org_unit", authenticated=True, anonymous_param="appeals.anonymous_submit", label="提交诉求")
 define("appeals.enter", roles=INTAKE, scope="org_unit", label="代群众录入诉求")
 define("appeals.import", roles=MANAGERS, scope="", label="导入热线工单")
 define("appeals.manage", roles=MANAGERS, scope="handling_level", label="分拨、审核、办结诉求")
