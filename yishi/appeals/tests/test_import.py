@@ -228,6 +228,7 @@ def test_a_batch_runs_once(world, staff):
 
 def test_progress_is_saved_every_n_rows(world, staff, monkeypatch):
     monkeypatch.setattr(imports, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(imports, "COMMIT_EVERY", 1)
     rows = [row("P1"), row("P2", 分类编码="NOPE"), row("P3"), row("P1"), row("P5")]
     batch = import_batch_create(actor=staff, upload=ContentFile(csv_bytes(rows), name="p.csv"), org_unit_id=world.tree.district.pk, enqueue=False)
     assert (batch.status, batch.total, batch.processed) == (ImportStatus.PENDING, 0, 0)
