@@ -13,6 +13,7 @@ urlpatterns = [
     path("orgs/", include("yishi.orgs.urls")),
     path("notifications/", include("yishi.notifications.urls")),
     path("appeals/import/", include("yishi.appeals.import_urls")),
+    path("appeals/stats/", include("yishi.appeals.stats_urls")),
     path("appeals/", include("yishi.appeals.urls")),
     path("open311/v2/", include("yishi.appeals.open311")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -50,7 +50,7 @@ from typing import Any
 from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, When
 from django.utils import timezone
 
-from yishi.core.permissions import ALL_ROLES, get_rule, grants, is_platform_admin, restrict
+from yishi.core.permissions import get_rule, is_platform_admin, matching_grants, restrict
 from yishi.orgs.models import HandlingUnit, OrgUnit
 from yishi.policy.services import policy_value
 
@@ -233,22 +233,26 @@ def _row(data: dict[str, Any], key: Any = None, label: str = "") -> KpiRow:
     return KpiRow(key=key, label=label, **{name: data.get(name) or 0 for name in COUNT_NAMES})
 
 
+def _has_area_scope(user: Any) -> bool:
+    return is_platform_admin(user) or bool(matching_grants(user, get_rule("appeals.view_stats")))
+
+
+def _own_units(user: Any) -> set[int]:
+    """The handling units whose own numbers the user may see as their liaison or head."""
+    rule = get_rule("appeals.view_unit_stats")
+    return {g.handling_unit_id for g in matching_grants(user, rule) if g.handling_unit_id is not None}
+
+
 def stats_scope(user: Any) -> QuerySet[Appeal]:
     """The appeals whose numbers ``user`` may see: located in their ``appeals.view_stats`` scope, or led by the
     unit they serve (``appeals.view_unit_stats``). Counted appeals only."""
     base = Appeal.objects.filter(counted=True)
     if is_platform_admin(user):
         return base
-    areas = restrict(OrgUnit.objects.all(), user, "appeals.view_stats")
-    rule = get_rule("appeals.view_unit_stats")
-    units = {
-        g.handling_unit_id
-        for g in grants(user)
-        if g.handling_unit_id is not None and (ALL_ROLES in rule.roles or g.role in rule.roles)
-    }
     allowed = Q(pk__in=[])
-    if any(g.role in get_rule("appeals.view_stats").roles for g in grants(user)):
-        allowed |= Q(org_unit__in=areas.values("pk"))
+    if _has_area_scope(user):
+        allowed |= Q(org_unit__in=restrict(OrgUnit.objects.all(), user, "appeals.view_stats").values("pk"))
+    units = _own_units(user)
     if units:
         allowed |= Q(lead_unit_id__in=units)
     return base.filter(allowed)
@@ -301,7 +305,8 @@ def kpis_by_month(*, user: Any, period: Period, within: OrgUnit | None = None, u
 
 def kpis_by_unit(*, user: Any, period: Period, within: OrgUnit | None = None,
                  now: datetime | None = None) -> list[KpiRow]:
-    """One row per handling unit leading appeals of the period (or having returned some), by name.
+    """One row per handling unit leading appeals of the period (or having returned some), by name; a unit's own
+    liaison or head (without an area scope) gets their unit's row only.
 
     Three queries whatever the number of appeals: the figures grouped by lead unit, the dispatches and returns
     grouped by the unit they were dispatched to, and the units' names.
@@ -322,6 +327,9 @@ def kpis_by_unit(*, user: Any, period: Period, within: OrgUnit | None = None,
         )
     }
     ids = set(grouped) | set(dispatches)
+    if not _has_area_scope(user):
+        # A unit's own staff see their unit's row, not how other units handled the appeals that reached them.
+        ids &= _own_units(user)
     names = dict(HandlingUnit.objects.filter(pk__in=ids).values_list("pk", "name"))
     rows = []
     for unit_id in ids:
@@ -345,7 +353,8 @@ def _ancestor_at_level(level: str, max_depth: int) -> Case:
 
 def kpis_by_area(*, user: Any, period: Period, level: str = "street", within: OrgUnit | None = None,
                  now: datetime | None = None) -> list[KpiRow]:
-    """One row per area (street or community) in the user's scope, in tree order, areas without appeals included.
+    """One row per area (street or community) in the user's scope, in the order of their codes (which the
+    org tree numbers hierarchically, e.g. D01-S01, D01-S02), areas without appeals included.
 
     Appeals located above the level (e.g. at the district itself when grouping by street) are in no row, only in
     the total. Three queries whatever the number of appeals: the tree depth, the grouped figures, the areas.
@@ -363,7 +372,7 @@ def kpis_by_area(*, user: Any, period: Period, level: str = "street", within: Or
     areas = restrict(OrgUnit.objects.filter(level=level), user, "appeals.view_stats")
     if within is not None:
         areas = areas.filter(path__startswith=within.path)
-    rows = [_row(grouped.get(pk, {}), key=pk, label=name) for pk, name in areas.order_by("path").values_list("pk", "name")]
+    rows = [_row(grouped.get(pk, {}), key=pk, label=name) for pk, name in areas.order_by("code", "pk").values_list("pk", "name")]
     return _scored(rows, kpi_weights(within))
 
 
@@ -400,9 +409,16 @@ def rank_rows(rows: Iterable[KpiRow], list_size: int) -> tuple[list[KpiRow], lis
     return ranked, ranked[:size], list(reversed(ranked))[:size]
 
 
+def ranking_of(rows: Iterable[KpiRow], *, kind: str, period: Period, within: OrgUnit | None = None) -> Ranking:
+    """Rank rows already computed (and scored) for ``period``; the list size comes from the profile of ``within``."""
+    list_size = int(policy_value("appeals.ranking_list_size", within, default=5))
+    ranked, red, black = rank_rows(rows, list_size)
+    return Ranking(kind, period, kpi_weights(within), len(red), ranked, red, black)
+
+
 def ranking(*, user: Any, month: date, kind: str = "street", within: OrgUnit | None = None,
             now: datetime | None = None) -> Ranking:
-    """The monthly ranking of streets (``kind="street"``) or handling units (``kind="unit"``)."""
+    """The monthly ranking of streets (``kind="street"``), communities or handling units (``kind="unit"``)."""
     period = Period.month(month)
     if kind == "unit":
         rows = kpis_by_unit(user=user, period=period, within=within, now=now)
@@ -410,6 +426,4 @@ def ranking(*, user: Any, month: date, kind: str = "street", within: OrgUnit | N
         rows = kpis_by_area(user=user, period=period, level=kind, within=within, now=now)
     else:
         raise ValueError(f"unknown ranking kind {kind!r}")
-    list_size = int(policy_value("appeals.ranking_list_size", within, default=5))
-    ranked, red, black = rank_rows(rows, list_size)
-    return Ranking(kind, period, kpi_weights(within), len(red), ranked, red, black)
+    return ranking_of(rows, kind=kind, period=period, within=within)
