@@ -38,6 +38,7 @@ from .schemas import (
     AppealOnBehalfIn,
     AppealPublicOut,
     AppealReceiptOut,
+    BoardFilterIn,
     BoardItemOut,
     CallbackIn,
     CategoryOut,
@@ -47,6 +48,7 @@ from .schemas import (
     FulfilIn,
     MergeIn,
     NoteIn,
+    QueueFilterIn,
     ReasonIn,
     ReopenIn,
     ReopenRequestIn,
@@ -169,9 +171,9 @@ def get_timeline(request: HttpRequest, appeal_id: int):
 
 @router.get("/units/queue", response={200: list[AppealListOut], **ERRORS}, auth=auth("read"))
 @paginate(Page)
-def unit_queue(request: HttpRequest, unit_id: int | None = None):
+def unit_queue(request: HttpRequest, filters: Query[QueueFilterIn]):
     """本单位待办队列（主办），按办理时限排序，带超期/临期标记（deadline_status）。"""
-    return selectors.unit_queue(user=request.user, unit_id=unit_id)
+    return selectors.unit_queue(user=request.user, unit_id=filters.unit_id)
 
 
 @router.get("/categories", response={200: list[CategoryOut], **ERRORS}, auth=PUBLIC)
@@ -208,18 +210,18 @@ def reopen_request_by_link(request: HttpRequest, token: str, payload: ReopenRequ
 
 @router.get("/appeals/board", response={200: list[BoardItemOut], **ERRORS}, auth=PUBLIC)
 @paginate(Page)
-def public_board(request: HttpRequest, org_unit_id: int | None = None):
+def public_board(request: HttpRequest, filters: Query[BoardFilterIn]):
     """公开诉求看板（姓名、电话、门牌号已脱敏），可按社区/街道筛选；本地区政策关闭看板时为 404。"""
     unit = None
-    if org_unit_id is not None:
+    if filters.org_unit_id is not None:
         from yishi.orgs.models import OrgUnit
 
-        unit = OrgUnit.objects.filter(pk=org_unit_id, is_active=True).first()
+        unit = OrgUnit.objects.filter(pk=filters.org_unit_id, is_active=True).first()
         if unit is None:
             raise NotFound()
     if not policy_value("appeals.public_board", unit, default=False):
         raise NotFound("本地区未开放诉求看板", "The public board is not open in this area", code="board_closed")
-    return selectors.public_board(org_unit_id=org_unit_id)
+    return selectors.public_board(org_unit_id=filters.org_unit_id)
 
 
 # --- workflow actions -------------------------------------------------------------------------------------------
@@ -334,10 +336,10 @@ def submit_reply(request: HttpRequest, appeal_id: int, payload: TextIn):
 @router.post(
     "/appeals/{int:appeal_id}/actions/submit_reply/with-photos", response=ACTION_RESPONSES, auth=auth("write")
 )
-def submit_reply_with_photos(request: HttpRequest, appeal_id: int, text: Form[str], photos: PhotoFiles = None):
+def submit_reply_with_photos(request: HttpRequest, appeal_id: int, payload: Form[TextIn], photos: PhotoFiles = None):
     """提交答复并附佐证照片（multipart/form-data：``text`` 与 ``photos``）。"""
     return services.appeal_submit_reply(
-        actor=request.user, appeal=_visible(request, appeal_id), text=text, photos=photos or []
+        actor=request.user, appeal=_visible(request, appeal_id), text=payload.text, photos=photos or []
     )
 
 

@@ -8,15 +8,31 @@ checked by the services, which answer 400 with the field named; type errors are 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
+from pydantic import AfterValidator
 
 from .choices import AppealState, Channel, Nature, Resolution, Satisfaction, Urgency, WishState
 from .models import Appeal, Category, MicroWish
 from .selectors import deadline_status, mask_name, mask_text
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_ID = 2**63 - 1
+
+
+def _printable(value: str) -> str:
+    # PostgreSQL cannot store NUL in text, and no other control character (tabs and newlines aside) belongs in
+    # what residents and staff write: refuse them here with the field named rather than fail at the database.
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_printable)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 REASON = Field(..., max_length=2000)
 OPTIONAL_NOTE = Field("", max_length=2000)
 
@@ -27,17 +43,17 @@ class AppealIn(Schema):
     """A resident's own submission (web, mobile)."""
 
     nature: Nature
-    category: int = Field(..., description="分类 id（三级目录中的任一级）")
-    title: str
-    text: str
-    org_unit: int = Field(..., description="所在社区或网格的 id")
-    address: str = ""
+    category: Id = Field(..., description="分类 id（三级目录中的任一级）")
+    title: Text
+    text: Text
+    org_unit: Id = Field(..., description="所在社区或网格的 id")
+    address: Text = ""
     latitude: float | None = None
     longitude: float | None = None
     anonymous: bool = False
     consent_contact: bool = True
-    contact_name: str = ""
-    contact_phone: str = ""
+    contact_name: Text = ""
+    contact_phone: Text = ""
 
 
 class AppealOnBehalfIn(AppealIn):
@@ -64,15 +80,15 @@ class AppealReceiptOut(Schema):
 
 class AppealFilterIn(Schema):
     state: AppealState | None = None
-    category_id: int | None = None
-    org_unit_id: int | None = None
-    unit_id: int | None = None
+    category_id: Id | None = None
+    org_unit_id: Id | None = None
+    unit_id: Id | None = None
     overdue: bool | None = None
     at_risk: bool | None = None
     supervised: bool | None = None
     received_from: date | None = None
     received_to: date | None = None
-    q: str | None = Field(None, max_length=100)
+    q: Text | None = Field(None, max_length=100)
     nature: Nature | None = None
     channel: Channel | None = None
 
@@ -318,46 +334,46 @@ class TimelineEventOut(Schema):
 
 
 class TriageIn(Schema):
-    category: int | None = None
+    category: Id | None = None
     urgency: Urgency | None = None
     fast_lane: bool | None = None
     nature: Nature | None = None
 
 
 class ReasonIn(Schema):
-    reason: str = REASON
+    reason: Text = REASON
 
 
 class NoteIn(Schema):
-    note: str = OPTIONAL_NOTE
+    note: Text = OPTIONAL_NOTE
 
 
 class TextIn(Schema):
-    text: str
+    text: Text
 
 
 class DispatchIn(Schema):
     """No ``lead_unit``: the routing rules for category × area choose (with their co-units)."""
 
-    lead_unit: int | None = None
-    co_units: list[int] = Field(default_factory=list, max_length=20)
-    note: str = Field("", max_length=300)
+    lead_unit: Id | None = None
+    co_units: list[Id] = Field(default_factory=list, max_length=20)
+    note: Text = Field("", max_length=300)
 
 
 class ReturnIn(Schema):
-    reason: str = REASON
-    basis: str = Field(..., max_length=300, description="退单依据（职责文件、条款）")
+    reason: Text = REASON
+    basis: Text = Field(..., max_length=300, description="退单依据（职责文件、条款）")
 
 
 class ExtensionIn(Schema):
     working_days: int = Field(..., ge=1, le=365)
-    reason: str = REASON
+    reason: Text = REASON
 
 
 class CallbackIn(Schema):
     resolution: Resolution
     satisfaction: Satisfaction
-    comment: str = ""
+    comment: Text = ""
 
 
 class StaffCallbackIn(CallbackIn):
@@ -365,25 +381,25 @@ class StaffCallbackIn(CallbackIn):
 
 
 class ReopenIn(Schema):
-    reason: str = REASON
-    lead_unit: int | None = None
+    reason: Text = REASON
+    lead_unit: Id | None = None
 
 
 class MergeIn(Schema):
-    into: int
-    reason: str = OPTIONAL_NOTE
+    into: Id
+    reason: Text = OPTIONAL_NOTE
 
 
 class DuplicateIn(Schema):
-    original: int
+    original: Id
 
 
 class SuperviseIn(Schema):
-    note: str = Field(..., max_length=300)
+    note: Text = Field(..., max_length=300)
 
 
 class ReopenRequestIn(Schema):
-    reason: str
+    reason: Text
 
 
 # --- public views (personal data masked) ------------------------------------------------------------------------
@@ -519,19 +535,27 @@ def category_tree(categories: list[Category]) -> list[dict[str, Any]]:
 
 
 class WishIn(Schema):
-    title: str
-    text: str
-    org_unit: int
-    contact_name: str = ""
+    title: Text
+    text: Text
+    org_unit: Id
+    contact_name: Text = ""
 
 
 class WishFilterIn(Schema):
-    org_unit_id: int | None = None
+    org_unit_id: Id | None = None
     state: WishState | None = None
 
 
 class FulfilIn(Schema):
-    note: str = Field(..., max_length=2000)
+    note: Text = Field(..., max_length=2000)
+
+
+class QueueFilterIn(Schema):
+    unit_id: Id | None = None
+
+
+class BoardFilterIn(Schema):
+    org_unit_id: Id | None = None
 
 
 class WishOut(Schema):

@@ -3,6 +3,7 @@ with notifications sent after commit. Pages, the API, Open311, imports, commands
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ from .workflow import appeal_workflow
 
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 # --- input ------------------------------------------------------------------------------------------------------
@@ -146,6 +148,10 @@ def _validate_media_url(url: str) -> None:
 def _validate(data: AppealInput) -> tuple[Category, OrgUnit]:
     if data.nature not in Nature.values:
         raise _bad("nature", "诉求性质无效", "Unknown nature")
+    for name in ("title", "text", "address", "contact_name", "contact_phone"):
+        # PostgreSQL cannot store NUL in text; imports and forms must get a field error, not a crash.
+        if _CONTROL_CHARS.search(getattr(data, name) or ""):
+            raise _bad(name, "不能包含控制字符", "Control characters are not allowed", "invalid_characters")
     if data.urgency is not None and data.urgency not in Urgency.values:
         raise _bad("urgency", "紧急程度无效", "Unknown urgency")
     unit = OrgUnit.objects.filter(pk=data.org_unit_id, is_active=True).first() if data.org_unit_id else None
@@ -637,7 +643,7 @@ def appeal_approve_extension(*, actor: Any, appeal: Appeal | int, note: str = ""
     """Approve: the deadline moves by the requested working days; the warning time moves with it."""
     def apply(a: Appeal) -> list[str]:
         req = _pending_extension(a)
-        new_due = workdays.add_working_days(req.old_due_at, req.working_days, workday_overrides())
+        new_due = workdays.add_working_days(timezone.localtime(req.old_due_at), req.working_days, workday_overrides())
         req.status, req.decided_by, req.decided_at, req.decision_note, req.new_due_at = RequestStatus.APPROVED, actor, timezone.now(), note, new_due
         req.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "new_due_at"])
         a.due_at = new_due

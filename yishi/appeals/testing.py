@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,10 +84,13 @@ def liaison_for(world: AppealsWorld, appeal: Appeal) -> Any:
     return by_unit.get(appeal.lead_unit_id) if appeal.lead_unit_id else None
 
 
-def second_resident(phone: str = "13900139002") -> Any:
-    """Another resident (for merges: several residents, one object)."""
+_phones = itertools.count(1)
+
+
+def second_resident(phone: str | None = None) -> Any:
+    """Another resident, with a phone of their own (for merges: several residents, one object)."""
     user = make_user()
-    user.phone = phone
+    user.phone = phone or f"139{next(_phones):08d}"
     user.save(update_fields=["phone"])
     return user
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 from yishi.core.errors import InvalidInput, NotFound
 
@@ -171,7 +172,9 @@ def limit_for(key: str, unit: Any = None, *, profile: PolicyProfile | None = Non
 
 
 def compute_deadline(start: datetime, limit: workdays.Limit) -> datetime:
-    return workdays.deadline(start, limit, workday_overrides())
+    # Working days are local calendar days: counted in UTC, a clock started at 07:30 in Beijing would start on
+    # the previous (UTC) day.
+    return workdays.deadline(timezone.localtime(start), limit, workday_overrides())
 
 
 def compute_warning(start: datetime, due: datetime, unit: Any = None, *, profile: PolicyProfile | None = None) -> datetime:

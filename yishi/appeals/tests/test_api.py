@@ -388,3 +388,48 @@ def test_detail_serialises_in_every_state(world, state):
     assert response.json()["state"] == state
     assert Client().get(f"/api/appeals/track/{appeal.tracking_code}").status_code == 200
     assert Appeal.objects.filter(pk=appeal.pk).exists()
+
+
+def test_responses_conform_to_the_openapi_document(world):
+    """Bodies (successes and errors) validate against the schemas the OpenAPI document declares for them."""
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    spec = Client().get("/api/openapi.json").json()
+
+    def check(path: str, method: str, response) -> None:
+        declared = spec["paths"][path][method]["responses"][str(response.status_code)]
+        schema = declared["content"]["application/json"]["schema"]
+        validator = jsonschema_rs.validator_for({**schema, "components": spec["components"]})
+        errors = [str(e) for e in validator.iter_errors(response.json())]
+        assert errors == [], (path, response.status_code, errors[:3])
+
+    appeals = {state: drive_to(world, state) for state in (S.IN_PROGRESS, S.REPLIED, S.MERGED)}
+    replied = appeals[S.REPLIED]
+    services.appeal_callback(actor=world.dispatcher, appeal=replied, resolution="partial", satisfaction="basic")
+    services.appeal_request_reopen_by_link(token=replied.callback_token, reason="还有问题")
+    staff = client_for(world.district_staff)
+    for appeal in appeals.values():
+        check("/api/appeals/{appeal_id}", "get", staff.get(f"/api/appeals/{appeal.pk}"))
+        check("/api/appeals/{appeal_id}/timeline", "get", staff.get(f"/api/appeals/{appeal.pk}/timeline"))
+        check("/api/appeals/track/{tracking_code}", "get", Client().get(f"/api/appeals/track/{appeal.tracking_code}"))
+    check("/api/appeals", "get", staff.get("/api/appeals"))
+    check("/api/appeals", "get", staff.get("/api/appeals", {"state": "nope"}))
+    check("/api/units/queue", "get", client_for(world.housing_liaison).get("/api/units/queue"))
+    check("/api/appeals/board", "get", Client().get("/api/appeals/board"))
+    check("/api/categories", "get", Client().get("/api/categories"))
+    check("/api/appeals/{appeal_id}", "get", client_for(world.street_b_staff).get(f"/api/appeals/{replied.pk}"))
+    conflict = post_json(staff, f"/api/appeals/{replied.pk}/actions/dispatch", {})
+    assert conflict.status_code == 409
+    check("/api/appeals/{appeal_id}/actions/dispatch", "post", conflict)
+    done = post_json(client_for(world.housing_liaison), f"/api/appeals/{appeals[S.IN_PROGRESS].pk}/actions/progress", {"text": "进行中"})
+    check("/api/appeals/{appeal_id}/actions/progress", "post", done)
+    created = post_json(client_for(world.resident), "/api/appeals", {
+        "nature": "help", "category": world.cat_water.pk, "title": "停水", "text": "停水", "org_unit": world.tree.community_a1.pk,
+    })
+    check("/api/appeals", "post", created)
+    bad = post_json(client_for(world.resident), "/api/appeals", {
+        "nature": "help", "category": world.cat_water.pk, "title": "停水", "text": "", "org_unit": world.tree.community_a1.pk,
+    })
+    check("/api/appeals", "post", bad)
+    wish = post_json(client_for(world.resident), "/api/wishes", {"title": "扶手", "text": "装扶手", "org_unit": world.tree.community_a1.pk})
+    check("/api/wishes", "post", wish)
+    check("/api/wishes", "get", Client().get("/api/wishes"))

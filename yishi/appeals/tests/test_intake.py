@@ -174,6 +174,23 @@ def test_bad_input_names_the_field(world, overrides, status, field, code):
     assert not Appeal.objects.exists()
 
 
+@pytest.mark.parametrize("field", ["title", "text", "address", "contact_name"])
+def test_control_characters_are_refused(world, field):
+    """PostgreSQL cannot store NUL; the API and the service both name the field instead of failing later."""
+    response = post_json(client_for(world.resident), "/api/appeals", body(world, **{field: "电梯\u0000停运"}))
+    assert response.status_code == 422 and response.json()["field"] == field
+    with pytest.raises(InvalidInput) as exc:
+        services.appeal_submit(actor=world.resident, data=services.AppealInput(**_service_input(world, **{field: "a\x00b"})))
+    assert exc.value.field == field and exc.value.code == "invalid_characters"
+    assert post_json(client_for(world.resident), "/api/appeals", body(world, text="第一行\n第二行\t缩进")).status_code == 201
+
+
+@pytest.mark.parametrize("param", ["category_id", "org_unit_id", "unit_id"])
+def test_out_of_range_ids_in_filters_are_refused(world, param):
+    response = client_for(world.dispatcher).get("/api/appeals", {param: 2**64})
+    assert response.status_code == 422 and response.json()["field"] == param
+
+
 def test_missing_field_names_it(world):
     data = body(world)
     del data["title"]
