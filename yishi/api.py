@@ -8,6 +8,7 @@ from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
 from yishi import __version__
 from yishi.core.api_errors import install
+from yishi.core.api_parser import StorableTextParser
 
 api = NinjaAPI(
     title="Yishi 议事 API",
@@ -20,6 +21,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
     throttle=[AnonRateThrottle(settings.YISHI_API_ANON_RATE), AuthRateThrottle(settings.YISHI_API_USER_RATE)],
+    parser=StorableTextParser(),
 )
 install(api)
 

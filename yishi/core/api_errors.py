@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
-from ninja.errors import Throttled
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 
 from .errors import YishiError
+
+logger = logging.getLogger("yishi.api")
 
 
 def _field_of(loc: list[Any]) -> str:
@@ -58,4 +61,17 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        # ninja wraps whatever the body parser raised in "400 Cannot parse request body".
+        if isinstance(exc.__cause__, ValidationError):
+            return validation_error(request, exc.__cause__)
+        if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+            msg = "The request body is not valid JSON" if _is_en(request) else "请求内容不是有效的 JSON"
+            return api.create_response(request, {"code": "invalid_body", "message": msg, "field": "body"}, status=400)
         return api.create_response(request, {"code": "http_error", "message": str(exc)}, status=exc.status_code)
+
+    @api.exception_handler(DataError)
+    def data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+        # The database refused a value (out of range, too long, bad characters): bad input, never a server error.
+        logger.warning("database refused input on %s: %s", request.path, exc)
+        msg = "The input contains a value that cannot be stored" if _is_en(request) else "输入中有无法保存的值"
+        return api.create_response(request, {"code": "invalid", "message": msg}, status=400)

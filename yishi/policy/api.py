@@ -16,6 +16,10 @@ from .models import PolicyProfile
 
 router = Router(tags=["policy 政策配置与日历"])
 
+# Deadlines are for real cases: far-off years would overflow the date type or meet local mean time offsets
+# (Asia/Shanghai before 1901 is +08:05:43, which no RFC 3339 client can parse).
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+
 
 class ProfileOut(Schema):
     id: int
@@ -61,14 +65,16 @@ def compute_deadline(request: HttpRequest, payload: DeadlineIn):
         raise InvalidInput("时限必须在 0 到 3650 之间", "amount must be between 0 and 3650", field="amount")
     if payload.start.tzinfo is None:
         raise InvalidInput("开始时间须带时区", "start must include a time zone", field="start")
+    if not EARLIEST_YEAR <= payload.start.year <= LATEST_YEAR:
+        raise InvalidInput(
+            f"开始时间须在 {EARLIEST_YEAR} 至 {LATEST_YEAR} 年之间",
+            f"start must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}", field="start",
+        )
     unit = None
     if payload.org_unit_id is not None:
         unit = OrgUnit.objects.filter(pk=payload.org_unit_id, is_active=True).first()
         if unit is None:
             raise InvalidInput("组织单元不存在", "No such org unit", field="org_unit_id", code="unknown_org_unit")
     limit = workdays.Limit(payload.amount, payload.unit)
-    try:
-        due = services.compute_deadline(payload.start, limit)
-    except OverflowError as exc:
-        raise InvalidInput("开始时间超出日历范围", "start is beyond the calendar", field="start") from exc
+    due = services.compute_deadline(payload.start, limit)
     return {"start": payload.start, "due": due, "warn_at": services.compute_warning(payload.start, due, unit)}

@@ -47,6 +47,8 @@ def test_deadline_warning_uses_the_profile_of_the_given_area(tree):
     ({"start": "yesterday", "amount": 1, "unit": "hours"}, "start"),
     ({"start": "9999-12-31T20:00:00+08:00", "amount": 10, "unit": "calendar_days"}, "start"),
     ({"start": "9999-12-30T20:00:00+08:00", "amount": 5, "unit": "working_days"}, "start"),
+    ({"start": "0074-10-24T08:59:14-11:41", "amount": 150, "unit": "working_days"}, "start"),
+    ({"start": "1969-12-31T23:59:59+00:00", "amount": 1, "unit": "hours"}, "start"),
     ({"start": "2025-01-01T00:00:00+08:00", "amount": 1, "unit": "hours", "org_unit_id": 999999}, "org_unit_id"),
     ({"start": "2025-01-01T00:00:00+08:00", "amount": 1, "unit": "hours", "org_unit_id": "x"}, "org_unit_id"),
 ])
