@@ -152,6 +152,8 @@ class Appeal(models.Model):
         indexes = [
             models.Index(fields=["lead_unit", "state", "due_at"], name="appeal_unit_queue"),
             models.Index(fields=["month", "counted"], name="appeal_month_counted"),
+            # The statistics: one month of the counted appeals located in an area (scope, street, community).
+            models.Index(fields=["org_unit", "month"], condition=models.Q(counted=True), name="appeal_area_month"),
             models.Index(fields=["state", "due_at"], name="appeal_state_due"),
             models.Index(fields=["submitter", "received_at"], name="appeal_submitter"),
             models.Index(fields=["contact_phone", "received_at"], name="appeal_phone"),

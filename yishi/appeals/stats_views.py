@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 from yishi.core.permissions import can
 
 from . import stats
-from .stats import KpiRow, Period, Ranking
+from .stats import KpiRow
 
 # (attribute of KpiRow, column title, kind): kind "count" is an integer, "rate" a share shown as a percentage,
 # "score" the composite score in points, "rank" the month's rank.
@@ -93,19 +93,6 @@ def _chart(rows: list[KpiRow]) -> dict[str, Any]:
     }
 
 
-class _Tables:
-    """The month's figures for one user: areas at ``level``, units, the total, and both rankings."""
-
-    def __init__(self, user: Any, month: date, level: str) -> None:
-        now = timezone.now()
-        self.period = Period.month(month)
-        self.areas = stats.kpis_by_area(user=user, period=self.period, level=level, now=now)
-        self.units = stats.kpis_by_unit(user=user, period=self.period, now=now)
-        self.total = stats.kpis_total(user=user, period=self.period, now=now)
-        self.area_ranking: Ranking = stats.ranking_of(self.areas, kind=level, period=self.period)
-        self.unit_ranking: Ranking = stats.ranking_of(self.units, kind="unit", period=self.period)
-
-
 def _parse(request: HttpRequest) -> tuple[StatsForm, date, str]:
     form = StatsForm(request.GET or None)
     month, level = timezone.localdate().replace(day=1), "street"
@@ -124,7 +111,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
     form, month, level = _parse(request)
     if form.is_bound and not form.is_valid():
         return render(request, "appeals/stats.html", {"form": form, "invalid": True}, status=400)
-    tables = _Tables(request.user, month, level)
+    tables = stats.dashboard(user=request.user, month=month, level=level)
     context = {
         "form": form,
         "month": month,
@@ -176,7 +163,7 @@ def stats_export(request: HttpRequest) -> HttpResponse:
     form, month, level = _parse(request)
     if form.is_bound and not form.is_valid():
         return HttpResponse(_("统计月份格式应为 YYYY-MM"), status=400, content_type="text/plain; charset=utf-8")
-    tables = _Tables(request.user, month, level)
+    tables = stats.dashboard(user=request.user, month=month, level=level)
     wb = Workbook()
     wb.remove(wb.active)
     total = tables.total

@@ -241,3 +241,22 @@ def test_query_counts_do_not_grow_with_appeals(world):
     small = measure()
     _appeals(world, 45)
     assert measure() == small
+
+
+def test_dashboard_puts_the_month_together(month, world):
+    board = stats.dashboard(user=world.district_staff, month=date(2026, 3, 5), now=NOW)
+    assert board.period == MARCH and board.level == "street"
+    assert [r.label for r in board.areas] == ["外海街道", "礼乐街道"] and len(board.units) == 2
+    assert counts(board.total) == MARCH_TOTAL
+    assert [r.label for r in board.area_ranking.red] == ["礼乐街道"]
+    assert [r.label for r in board.unit_ranking.black] == ["区住房和城乡建设局"]
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_dashboard_costs_a_constant_number_of_queries(world, n, django_assert_num_queries):
+    from yishi.accounts.models import User
+
+    _appeals(world, n)
+    user = User.objects.get(pk=world.district_staff.pk)
+    with django_assert_num_queries(9):
+        stats.dashboard(user=user, month=date(2026, 3, 1), now=NOW)
