@@ -26,6 +26,10 @@ class Command(BaseCommand):
             "--force", action="store_true",
             help="load even though neither YISHI_DEMO nor DEBUG is set (the demo logins share a public password)",
         )
+        parser.add_argument(
+            "--skip", action="append", default=[], metavar="STEP",
+            help="do not load this step (repeatable), e.g. --skip appeals for the places and people only",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not (settings.YISHI_DEMO or settings.DEBUG or options["force"]):
@@ -35,10 +39,13 @@ class Command(BaseCommand):
             )
         started = time.monotonic()
         steps = demo_steps()
+        unknown = set(options["skip"]) - {step.name for step in steps}
+        if unknown:
+            raise CommandError(f"Unknown demo step: {', '.join(sorted(unknown))}")
         if options["reset"]:
             removed = demo_reset(steps)
             self.stdout.write("Deleted demo rows: " + (_counts(removed.deleted) or "none"))
-        loaded = demo_load(steps)
+        loaded = demo_load([step for step in steps if step.name not in options["skip"]])
         elapsed = time.monotonic() - started
         if loaded.created:
             self.stdout.write(self.style.SUCCESS(f"Demo loaded in {elapsed:.1f} s: {_counts(loaded.created)}"))
