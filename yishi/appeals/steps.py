@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from yishi.orgs.models import HandlingUnit
 
 from . import selectors
-from .choices import AppealState, SupervisionKind
+from .choices import HANDLING_STATES, AppealState, SupervisionKind
 from .models import Appeal
 from .workflow import appeal_workflow
 
@@ -60,6 +60,8 @@ PUBLIC_LABELS: dict[str, Promise] = {
     "archive": _("已归档"),
 }
 
+# An anonymous resident answering through the callback link has no account to name.
+RESIDENT_BY_LINK = _("群众（回访链接）")
 # A "解决" callback closes the appeal in the same step.
 CALLBACK_CLOSED = _("已评价，诉求办结")
 
@@ -111,16 +113,19 @@ def steps(appeal: Appeal, *, public: bool) -> list[Step]:
             result.append(Step(at=event.at, label=label, unit=unit, reason=reason))
             continue
         due = _when(after.get("due_at"))
+        # The deadline matters for what happens while the clock runs (and when it is set or moved); a callback
+        # or an archive long after the reply is not "late".
+        clocked = before.get("state") in HANDLING_STATES or (due is not None and after.get("due_at") != before.get("due_at"))
         result.append(
             Step(
                 at=event.at,
                 label=_label(name),
-                actor=event.actor_label,
+                actor=RESIDENT_BY_LINK if (name == "callback" and event.actor_id is None) else event.actor_label,
                 reason=event.reason,
                 state=states.get(after.get("state"), "") if after.get("state") != before.get("state") else "",
                 unit=unit,
-                due_at=due,
-                late=bool(due and event.at > due),
+                due_at=due if clocked else None,
+                late=bool(clocked and due and event.at > due),
             )
         )
     return result
