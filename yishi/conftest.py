@@ -74,3 +74,8 @@ def world(tree):
 
     return build_world(tree)
 
+
+# --- browser tests (see yishi/conftest_browser.py) ----------------------------------------------------------------
+from yishi.conftest_browser import browser, new_page, screenshot  # noqa: E402, F401
+
+# --- end browser tests ------------------------------------------------------------------------------------------------
