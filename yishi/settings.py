@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "yishi.policy",
     "yishi.notifications",
     "yishi.appeals",
+    "yishi.consultations",
 ]
 
 MIDDLEWARE = [
