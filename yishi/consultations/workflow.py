@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from yishi.core.errors import Conflict
 from yishi.core.workflow import Transition, Workflow
 
-from .choices import ReviewState, TopicState as S
+from .choices import ReviewState
+from .choices import TopicState as S
 from .models import Topic
 
 
