@@ -314,7 +314,7 @@ class AppealDetailOut(AppealListOut):
         from .workflow import appeal_workflow
 
         user = context["request"].user
-        return [{"name": t.name, "label": t.label, "requires_reason": t.requires_reason} for t in appeal_workflow.available(user, obj)]
+        return [{"name": t.name, "label": str(t.label), "requires_reason": t.requires_reason} for t in appeal_workflow.available(user, obj)]
 
 
 class TimelineEventOut(Schema):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 from yishi.core.workflow import Transition, Workflow
@@ -15,8 +17,8 @@ MERGEABLE = frozenset({S.RECEIVED, S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS})
 SUPERVISABLE = frozenset({S.DISPATCHED, S.RETURN_REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.REPLY_SUBMITTED})
 
 
-def T(name: str, source: frozenset[str] | set[str], target: str | None, permission: str, label: str, **kw: object) -> Transition:
-    return Transition(name, frozenset(source), target, permission, f"appeals.appeal.{name}", str(label), **kw)  # type: ignore[arg-type]
+def T(name: str, source: frozenset[str] | set[str], target: str | None, permission: str, label: Any, **kw: Any) -> Transition:
+    return Transition(name, frozenset(source), target, permission, f"appeals.appeal.{name}", label, **kw)
 
 
 TRANSITIONS = [

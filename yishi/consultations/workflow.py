@@ -54,7 +54,7 @@ def has_effects(topic: Topic, user: Any) -> Exception | None:
 
 
 def T(name: str, source: set[str], target: str | None, permission: str, label: Any, **kw: Any) -> Transition:
-    return Transition(name, frozenset(source), target, permission, f"consultations.topic.{name}", str(label), **kw)
+    return Transition(name, frozenset(source), target, permission, f"consultations.topic.{name}", label, **kw)
 
 
 TRANSITIONS = [

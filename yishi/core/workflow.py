@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
 
 from .errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
@@ -32,7 +33,7 @@ class Transition:
     target: str | None
     permission: str
     audit_code: str
-    label: str = ""
+    label: Any = ""  # a (lazy) translated string
     requires_reason: bool = False
     # Extra precondition on the locked object: returns an error or None. Used for gates ("no meeting without
     # approved research") that depend on more than the state.
@@ -130,7 +131,7 @@ def run_transition(
     with transaction.atomic():
         try:
             obj = base.select_for_update().get(pk=pk)
-        except (workflow.model.DoesNotExist, ValueError, TypeError) as exc:
+        except (ObjectDoesNotExist, ValueError, TypeError) as exc:
             raise NotFound() from exc
         t = workflow.check(actor, obj, name, reason, authorized=authorized)
         before = snapshot(obj, workflow.tracked_fields)
