@@ -16,9 +16,12 @@ from yishi.core.permissions import get_scoped_or_404, restrict
 from .choices import HANDLING_STATES, AppealState
 from .models import Appeal, Category
 
+# The category with its parents (three levels): lists and pages show the category's full name.
+_CATEGORY_PATH = ("category", "category__parent", "category__parent__parent")
+
 
 def appeal_get(*, user: Any, pk: int) -> Appeal:
-    qs = Appeal.objects.select_related("category", "org_unit", "handling_level", "lead_unit", "submitter")
+    qs = Appeal.objects.select_related(*_CATEGORY_PATH, "org_unit", "handling_level", "lead_unit", "submitter")
     return get_scoped_or_404(qs, user, "appeals.view", pk=pk)
 
 
@@ -42,7 +45,7 @@ def appeal_list(*, user: Any, filters: AppealFilter | None = None, now: datetime
     """The appeals the user may see, filtered. Subtree filters use the org and category paths (indexed)."""
     f = filters or AppealFilter()
     now = now or timezone.now()
-    qs = restrict(Appeal.objects.all(), user, "appeals.view").select_related("category", "org_unit", "lead_unit")
+    qs = restrict(Appeal.objects.all(), user, "appeals.view").select_related(*_CATEGORY_PATH, "org_unit", "lead_unit")
     if f.state:
         qs = qs.filter(state=f.state)
     if f.nature:
@@ -87,7 +90,7 @@ def unit_queue(*, user: Any, unit_id: int | None = None) -> QuerySet[Appeal]:
     states = [AppealState.DISPATCHED, AppealState.RETURN_REQUESTED, AppealState.ACCEPTED, AppealState.IN_PROGRESS, AppealState.REPLY_SUBMITTED]
     return (
         Appeal.objects.filter(lead_unit_id__in=units, state__in=states)
-        .select_related("category", "org_unit", "lead_unit")
+        .select_related(*_CATEGORY_PATH, "org_unit", "lead_unit")
         .order_by("due_at", "id")
     )
 
@@ -109,7 +112,7 @@ def appeal_by_tracking_code(code: str) -> Appeal | None:
     code = (code or "").strip().upper()
     if not re.fullmatch(r"YS\d{6}[0-9A-Z]{6}", code):
         return None
-    return Appeal.objects.select_related("category", "org_unit", "lead_unit").filter(tracking_code=code).first()
+    return Appeal.objects.select_related(*_CATEGORY_PATH, "org_unit", "lead_unit").filter(tracking_code=code).first()
 
 
 def timeline(appeal: Appeal) -> QuerySet[AuditEvent]:
@@ -142,7 +145,7 @@ def mask_name(name: str) -> str:
 
 def public_board(*, org_unit_id: int | None = None) -> QuerySet[Appeal]:
     """Appeals shown on the public board: counted ones, not rejected, newest first (masking happens on display)."""
-    qs = Appeal.objects.filter(counted=True).exclude(state=AppealState.REJECTED).select_related("category", "org_unit", "lead_unit")
+    qs = Appeal.objects.filter(counted=True).exclude(state=AppealState.REJECTED).select_related(*_CATEGORY_PATH, "org_unit", "lead_unit")
     if org_unit_id:
         from yishi.orgs.models import OrgUnit
 

@@ -433,3 +433,18 @@ def test_responses_conform_to_the_openapi_document(world):
     wish = post_json(client_for(world.resident), "/api/wishes", {"title": "扶手", "text": "装扶手", "org_unit": world.tree.community_a1.pk})
     check("/api/wishes", "post", wish)
     check("/api/wishes", "get", Client().get("/api/wishes"))
+
+
+@pytest.mark.parametrize(
+    ("url", "who"),
+    [("/api/appeals", "district_staff"), ("/api/units/queue", "housing_liaison"), ("/api/appeals/board", None)],
+)
+def test_lists_have_a_query_budget(world, django_assert_max_num_queries, url, who):
+    """A page of 20 costs the same few queries as a page of 1 (no query per row)."""
+    for _ in range(20):
+        services.appeal_dispatch(actor=world.dispatcher, appeal=submit(world))
+    client = client_for(getattr(world, who)) if who else Client()
+    client.get(url)  # warm the session and caches
+    with django_assert_max_num_queries(8):
+        response = client.get(url, {"page_size": 20})
+    assert len(response.json()["items"]) == 20
