@@ -6,6 +6,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -108,31 +109,31 @@ def figure_intake_service(ctx: BenchContext, n: int, runs: int) -> Figure:
         fig.samples.append(n / timed(go))
         fig.note = f"n={n} per run; {dispatched}/{n} dispatched by rule in the last run"
         rows = [(f"R{run}-{i}", d.title, d.text) for i, d in enumerate(inputs)]
-        fig.reference.append(n / timed(lambda rows=rows: _raw_insert(rows, ctx)))
+        fig.reference.append(n / timed(partial(_raw_insert, rows, ctx)))
         Appeal.objects.filter(tracking_code__startswith="RAW").delete()
     return fig
 
 
 def _raw_insert(rows: list[tuple[str, str, str]], ctx: BenchContext) -> None:
+    """The reference: the same rows as plain INSERT statements through the driver, in one transaction."""
     from django.utils import timezone
 
-    from yishi.appeals.models import Appeal, Category
+    from yishi.appeals.models import Category
+
+    from .generate import insert_statement, to_records
 
     cat = Category.objects.filter(children__isnull=True).values_list("pk", flat=True).first()
     now = timezone.now()
     month = timezone.localtime(now).date().replace(day=1)
     unit = ctx.communities[0]
-    sql = (
-        f"INSERT INTO {Appeal._meta.db_table} (tracking_code, channel, nature, category_id, urgency, fast_lane, title, text,"
-        " org_unit_id, address, handling_level_id, contact_name, contact_phone, anonymous, consent_contact, state, received_at,"
-        " month, policy_version, reply_text, reject_reason, counted, return_count, reopen_count, extension_count,"
-        " escalation_count, supervised, resolution, satisfaction, callback_token, created_at, updated_at, external_ref)"
-        " VALUES (%s, 'web', 'complaint', %s, 'general', %s, %s, %s, %s, '', %s, '', '', %s, %s, 'received', %s, %s, '', '', '',"
-        " %s, 0, 0, 0, 0, %s, '', '', %s, %s, %s, '')"
+    names, records = to_records(
+        {"tracking_code": f"RAW{key}"[:20], "channel": "web", "nature": "complaint", "category_id": cat, "title": title,
+         "text": text, "org_unit_id": unit, "handling_level_id": unit, "received_at": now, "month": month,
+         "callback_token": f"raw-{key}", "created_at": now, "updated_at": now}
+        for key, title, text in rows
     )
-    params = [(f"RAW{key}"[:20], cat, False, title, text, unit, unit, False, True, now, month, True, False, f"raw-{key}", now, now) for key, title, text in rows]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(insert_statement(names), records)
 
 
 def figure_list_api(ctx: BenchContext, requests: int) -> Figure:

@@ -11,9 +11,10 @@ import io
 import random
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -58,7 +59,7 @@ def _code(n: int, width: int = 6) -> str:
     return "".join(reversed(chars))
 
 
-def _bulk_units(specs: list[dict], parent_paths: dict[int, tuple[str, int]]) -> list[OrgUnit]:
+def _bulk_units(specs: list[dict[str, Any]], parent_paths: dict[int, tuple[str, int]]) -> list[OrgUnit]:
     units = OrgUnit.objects.bulk_create([OrgUnit(**spec) for spec in specs], batch_size=2000)
     if any(u.pk is None for u in units):  # backends that don't return ids
         codes = [u.code for u in units]
@@ -135,14 +136,14 @@ _RESOLUTIONS = [("resolved", 70), ("partial", 18), ("unresolved", 12)]
 _SATISFACTION = [("satisfied", 62), ("basic", 22), ("unsatisfied", 10), ("no_answer", 6)]
 
 
-def _weighted(rng: random.Random, table: list[tuple[str, int]]) -> Callable[[], str]:
+def _weighted(rng: random.Random, table: Sequence[tuple[str, int]]) -> Callable[[], str]:
     values = [v for v, _ in table]
     weights = [w for _, w in table]
     return lambda: rng.choices(values, weights)[0]
 
 
 def appeal_rows(n: int, communities: list[OrgUnit], serving: dict[int, list[int]], categories: list[tuple[int, str, str]],
-                *, seed: int = 42, months: int = 24, now: datetime | None = None, offset: int = 0) -> Iterator[dict]:
+                *, seed: int = 42, months: int = 24, now: datetime | None = None, offset: int = 0) -> Iterator[dict[str, Any]]:
     """Yield ``n`` appeal rows (field attname → value) spread over ``months`` months before ``now``."""
     rng = random.Random(seed)
     text = TextSource(seed)
@@ -159,7 +160,7 @@ def appeal_rows(n: int, communities: list[OrgUnit], serving: dict[int, list[int]
         age_days = (now - received).days
         state = old_state() if age_days > 20 else new_state()
         title, body = text.pick()
-        row = {
+        row: dict[str, Any] = {
             "tracking_code": f"YS{timezone.localtime(received):%y%m%d}{_code(idx)}",
             "channel": channel(), "nature": nature(), "category_id": cat_id, "urgency": urgency or "general",
             "title": title[:120], "text": body, "org_unit_id": community.pk, "handling_level_id": community.pk,
@@ -201,14 +202,14 @@ def appeal_rows(n: int, communities: list[OrgUnit], serving: dict[int, list[int]
         yield row
 
 
-def _columns() -> list[tuple[str, object]]:
+def _columns() -> list[tuple[str, Any]]:
     """(column, default) for every concrete column of the appeal table except the id."""
-    cols = []
+    cols: list[tuple[str, Any]] = []
     for f in Appeal._meta.concrete_fields:
         if f.primary_key:
             continue
         default = f.get_default() if f.has_default() else (None if f.null else "")
-        cols.append((f.column, default))
+        cols.append((str(f.column), default))
     return cols
 
 
@@ -225,26 +226,37 @@ def _pg_text(value: object) -> str:
     return text
 
 
-def insert_rows(rows: Iterator[dict], *, batch: int = 20000, progress: Callable[[int], None] | None = None) -> int:
-    """Write appeal rows with COPY (PostgreSQL) or executemany (SQLite). Returns the count."""
+def to_records(rows: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Column names and value lists for rows given by field attname (missing fields take their defaults)."""
     cols = _columns()
     names = [c for c, _ in cols]
     defaults = dict(cols)
-    attmap = {f.attname: f.column for f in Appeal._meta.concrete_fields}
+    attmap = {f.attname: str(f.column) for f in Appeal._meta.concrete_fields}
+    records: list[list[Any]] = []
+    for row in rows:
+        merged = dict(defaults)
+        for key, value in row.items():
+            merged[attmap.get(key, key)] = value
+        records.append([merged[c] for c in names])
+    return names, records
+
+
+def insert_statement(names: list[str]) -> str:
+    placeholders = ", ".join(["%s"] * len(names))
+    return f"INSERT INTO {Appeal._meta.db_table} ({', '.join(names)}) VALUES ({placeholders})"
+
+
+def insert_rows(rows: Iterator[dict[str, Any]], *, batch: int = 20000, progress: Callable[[int], None] | None = None) -> int:
+    """Write appeal rows with COPY (PostgreSQL) or executemany (SQLite). Returns the count."""
     total = 0
     vendor = connection.vendor
-    buffer: list[dict] = []
+    buffer: list[dict[str, Any]] = []
 
     def flush() -> None:
         nonlocal total
         if not buffer:
             return
-        records = []
-        for row in buffer:
-            merged = dict(defaults)
-            for key, value in row.items():
-                merged[attmap.get(key, key)] = value
-            records.append([merged[c] for c in names])
+        names, records = to_records(buffer)
         with transaction.atomic(), connection.cursor() as cursor:
             if vendor == "postgresql":
                 out = io.StringIO()
@@ -254,8 +266,7 @@ def insert_rows(rows: Iterator[dict], *, batch: int = 20000, progress: Callable[
                 with cursor.cursor.copy(f"COPY {Appeal._meta.db_table} ({', '.join(names)}) FROM STDIN") as copy:
                     copy.write(out.getvalue())
             else:
-                placeholders = ", ".join(["%s"] * len(names))
-                cursor.executemany(f"INSERT INTO {Appeal._meta.db_table} ({', '.join(names)}) VALUES ({placeholders})", records)
+                cursor.executemany(insert_statement(names), records)
         total += len(buffer)
         buffer.clear()
         if progress:

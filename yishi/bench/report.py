@@ -27,7 +27,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {connection.vendor} {connection.Database.__name__}"
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {connection.vendor} {connection.display_name}"
 
 
 def table(figures: list[Figure], appeals: int) -> str:

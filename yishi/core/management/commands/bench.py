@@ -57,7 +57,7 @@ class Command(BaseCommand):
         wanted = opts["only"] or list(F.FIGURES)
         results = []
         for name in wanted:
-            fn = F.FIGURES[name]
+            fn: Any = F.FIGURES[name]
             self.stdout.write(f"measuring {name}…")
             if name == "intake_service":
                 results.append(fn(ctx, opts["intake"], opts["runs"]))
