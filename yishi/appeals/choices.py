@@ -19,6 +19,7 @@ class Channel(models.TextChoices):
     HOTLINE_IMPORT = "hotline_import", _("热线导入")
     OPEN311 = "open311", _("Open311 接口")
     API = "api", _("API")
+    CONSULTATION = "consultation", _("协商落实")
 
 
 class Urgency(models.TextChoices):

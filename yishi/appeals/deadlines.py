@@ -33,12 +33,13 @@ def handling_limit(appeal: Any, profile: PolicyProfile) -> workdays.Limit:
     return limit_for("appeals.limit.default", profile=profile)
 
 
-def start_clocks(appeal: Any, start: datetime, profile: PolicyProfile) -> list[str]:
-    """Set accept/contact/handling deadlines for a dispatch starting at ``start``. Returns changed fields."""
+def start_clocks(appeal: Any, start: datetime, profile: PolicyProfile, limit: workdays.Limit | None = None) -> list[str]:
+    """Set accept/contact/handling deadlines for a dispatch starting at ``start``. Returns changed fields.
+    ``limit`` replaces the profile's handling limit (a consultation task carries its own working days)."""
     appeal.dispatched_at = start
     appeal.accept_due_at = compute_deadline(start, limit_for("appeals.limit.accept", profile=profile))
     appeal.contact_due_at = compute_deadline(start, limit_for("appeals.limit.first_contact", profile=profile))
-    appeal.due_at = compute_deadline(start, handling_limit(appeal, profile))
+    appeal.due_at = compute_deadline(start, limit or handling_limit(appeal, profile))
     appeal.warn_at = compute_warning(start, appeal.due_at, profile=profile)
     appeal.policy_version = f"{profile.code}@{profile.version}"
     return ["dispatched_at", "accept_due_at", "contact_due_at", "due_at", "warn_at", "policy_version"]

@@ -398,10 +398,11 @@ def route(appeal: Appeal) -> RoutingRule | None:
     return max(rules, key=lambda r: (r.category.level, r.area.depth))
 
 
-def _dispatch_into(appeal: Appeal, actor: Any, lead: HandlingUnit, co_units: Sequence[HandlingUnit], by_rule: bool, note: str) -> list[str]:
+def _dispatch_into(appeal: Appeal, actor: Any, lead: HandlingUnit, co_units: Sequence[HandlingUnit], by_rule: bool, note: str,
+                   limit: workdays.Limit | None = None) -> list[str]:
     now = timezone.now()
     profile = profile_for(appeal)
-    changed = start_clocks(appeal, now, profile)
+    changed = start_clocks(appeal, now, profile, limit)
     appeal.lead_unit = lead
     appeal.accepted_at = None
     appeal.first_contact_at = None
@@ -442,11 +443,12 @@ def _notify_dispatched(appeal: Appeal) -> None:
 
 
 def appeal_dispatch(*, actor: Any, appeal: Appeal | int, lead_unit_id: int | None = None,
-                    co_unit_ids: Sequence[int] | None = None, note: str = "") -> Appeal:
-    """派单: to the unit the routing rules name for category × area, or to the units the dispatcher chooses."""
+                    co_unit_ids: Sequence[int] | None = None, note: str = "", limit: workdays.Limit | None = None) -> Appeal:
+    """派单: to the unit the routing rules name for category × area, or to the units the dispatcher chooses.
+    ``limit`` sets the handling deadline instead of the profile (a consultation task's working days)."""
     def apply(a: Appeal) -> list[str]:
         lead, co, by_rule = _resolve_units(a, lead_unit_id, co_unit_ids)
-        changed = _dispatch_into(a, actor, lead, co, by_rule, note)
+        changed = _dispatch_into(a, actor, lead, co, by_rule, note, limit)
         _notify_dispatched(a)
         return changed
 
