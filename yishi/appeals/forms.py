@@ -128,7 +128,7 @@ def cascade(field: forms.Field, url: str, target: str, values: dict[str, Any], i
     """Make a select refresh the select below it through HTMX when it changes."""
     field.widget.attrs.update({
         "hx-get": url, "hx-target": target, "hx-swap": "outerHTML", "hx-include": include,
-        "hx-vals": json.dumps(values), "hx-sync": "closest form:abort",
+        "hx-vals": json.dumps(values), "hx-sync": "closest form:replace",
     })
 
 

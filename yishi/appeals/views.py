@@ -609,10 +609,8 @@ def wish_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state") or ""
     if state not in WishState.values:
         state = ""
-    wishes = MicroWish.objects.select_related("org_unit", "adopter").exclude(state=WishState.WITHDRAWN)
-    if state:
-        wishes = wishes.filter(state=state)
-    page = Paginator(wishes.order_by("-created_at", "-id"), 20).get_page(request.GET.get("page"))
+    wishes = selectors.wish_list(user=request.user, state=state or None).exclude(state=WishState.WITHDRAWN)
+    page = Paginator(wishes, 20).get_page(request.GET.get("page"))
     user = request.user
     items = [
         {

@@ -43,6 +43,18 @@ def _staff_login(page, user) -> None:
     page.wait_for_url(re.compile(r"/$"))
 
 
+def _settled(page) -> None:
+    """Wait until HTMX has swapped and wired the new content: a change made before that would not be sent."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+
+
+def _cascade(page, label: str, option: str, next_select: str, next_option: str) -> None:
+    """Pick an option of a cascading select and wait for the select below to offer ``next_option``."""
+    page.get_by_label(label).select_option(label=option)
+    page.locator(f"{next_select} option", has_text=next_option).wait_for(state="attached")
+    _settled(page)
+
+
 def _fits_width(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -74,17 +86,14 @@ def test_an_appeal_from_phone_to_closed(new_page, screenshot, live_server):
     assert resident.locator("h1").inner_text() == "反映诉求"
 
     resident.get_by_text("投诉", exact=True).click()
-    resident.get_by_label("一级分类").select_option(label="城乡建设")
-    resident.locator("#id_category_2 option", has_text="住房保障").wait_for(state="attached")
-    resident.get_by_label("二级分类").select_option(label="住房保障")
-    resident.locator("#id_category_3 option", has_text="老旧小区加装电梯").wait_for(state="attached")
+    _cascade(resident, "一级分类", "城乡建设", "#id_category_2", "住房保障")
+    _cascade(resident, "二级分类", "住房保障", "#id_category_3", "老旧小区加装电梯")
     resident.get_by_label("三级分类").select_option(label="老旧小区加装电梯")
     resident.get_by_label("标题").fill("小区加装电梯半年没开工")
     text = "我们小区3号楼加装电梯去年就通过了业主表决，申请半年了还没有开工，请相关部门尽快推进。"
     resident.get_by_label("诉求内容").fill(text)
     assert resident.locator(".char-count").inner_text() == f"已输入 {len(text)} / 2000 字"
-    resident.get_by_label("街道/镇").select_option(label="外海街道")
-    resident.locator("#id_org_unit option", has_text="直冲社区").wait_for(state="attached")
+    _cascade(resident, "街道/镇", "外海街道", "#id_org_unit", "直冲社区")
     resident.get_by_label("社区/村").select_option(label="直冲社区")
     resident.get_by_label("详细地址").fill("直冲花园3号楼")
     resident.get_by_role("button", name="使用我的位置").click()
@@ -190,9 +199,9 @@ def test_grid_worker_records_a_visit_on_a_phone(new_page, screenshot, live_serve
     assert page.get_by_label("网格走访").is_checked()
     assert page.get_by_label("社区/村").input_value() == str(world.tree.grid_a1.pk)
     page.get_by_text("求助", exact=True).click()
-    page.get_by_label("一级分类").select_option(label="水电气热")
-    page.locator("#id_category_2 option", has_text="供水").wait_for(state="attached")
+    _cascade(page, "一级分类", "水电气热", "#id_category_2", "供水")
     page.get_by_label("二级分类").select_option(label="供水")
+    _settled(page)
     page.get_by_label("标题").fill("独居老人家中停水两天")
     page.get_by_label("诉求内容").fill("走访时发现直冲社区独居老人家中停水两天，老人行动不便，请供水公司尽快上门。")
     page.get_by_label("群众姓名").fill("陈大爷")
@@ -217,9 +226,8 @@ def test_public_board_on_a_phone_masks_and_filters_in_place(new_page, screenshot
     content = page.content()
     assert "13812345678" not in content and "3栋502室" not in content and "王小明" not in content
     assert page.get_by_text("138****5678", exact=False).count() == 1
-    page.get_by_label("街道/镇").select_option(label="礼乐街道")
+    _cascade(page, "街道/镇", "礼乐街道", "#id_community", "威东社区")
     page.wait_for_url(re.compile(r"street="))
-    page.locator("#id_community option", has_text="威东社区").wait_for(state="attached")
     assert page.locator("#board-results").get_by_text("威东路路灯不亮").count() == 1
     assert page.locator("#board-results").get_by_text("漏水").count() == 0
     assert _fits_width(page)
