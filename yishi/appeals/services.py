@@ -765,10 +765,14 @@ def appeal_callback_by_link(*, token: str, resolution: str, satisfaction: str, c
     appeal = Appeal.objects.filter(callback_token=token or "-").first()
     if appeal is None:
         raise NotFound()
-    return run_transition(
-        appeal_workflow, appeal, "callback", actor=appeal.submitter, authorized=True,
-        apply=lambda a: _apply_callback(a, None, resolution, satisfaction, comment, True, True),
-    )
+
+    def apply(a: Appeal) -> list[str]:
+        # One answer per reply through the link: a repeat would overwrite the resident's own judgement.
+        if a.callbacks.filter(by_link=True, created_at__gte=a.replied_at).exists():
+            raise Conflict("您已评价过本次答复", "This reply has already been rated", code="already_rated")
+        return _apply_callback(a, None, resolution, satisfaction, comment, True, True)
+
+    return run_transition(appeal_workflow, appeal, "callback", actor=appeal.submitter, authorized=True, apply=apply)
 
 
 def appeal_request_reopen_by_link(*, token: str, reason: str) -> ReopenRequest:

@@ -18,3 +18,22 @@ def test_full_cycle(world):
     assert a.state == AppealState.REPLIED and a.closed_on_time is True
     a = s.appeal_callback_by_link(token=a.callback_token, resolution="resolved", satisfaction="satisfied")
     assert a.state == AppealState.CLOSED
+
+
+def test_link_callback_only_once_per_reply(world):
+    import pytest
+
+    from yishi.core.errors import Conflict
+
+    a = submit(world)
+    a = s.appeal_dispatch(actor=world.community_staff, appeal=a)
+    a = s.appeal_accept(actor=world.housing_liaison, appeal=a)
+    a = s.appeal_submit_reply(actor=world.housing_liaison, appeal=a, text="已处理")
+    a = s.appeal_approve_reply(actor=world.community_staff, appeal=a)
+    a = s.appeal_callback_by_link(token=a.callback_token, resolution="partial", satisfaction="basic")
+    assert a.state == AppealState.REPLIED
+    with pytest.raises(Conflict) as exc:
+        s.appeal_callback_by_link(token=a.callback_token, resolution="resolved", satisfaction="satisfied")
+    assert exc.value.code == "already_rated"
+    a.refresh_from_db()
+    assert a.resolution == "partial" and a.callbacks.count() == 1
