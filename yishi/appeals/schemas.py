@@ -8,31 +8,17 @@ checked by the services, which answer 400 with the field named; type errors are 
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from ninja import Field, Schema
-from pydantic import AfterValidator
+
+from yishi.core.schemas import Id, Text
 
 from .choices import AppealState, Channel, Nature, Resolution, Satisfaction, Urgency, WishState
 from .models import Appeal, Category, MicroWish
 from .selectors import deadline_status, mask_name, mask_text
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-MAX_ID = 2**63 - 1
-
-
-def _printable(value: str) -> str:
-    # PostgreSQL cannot store NUL in text, and no other control character (tabs and newlines aside) belongs in
-    # what residents and staff write: refuse them here with the field named rather than fail at the database.
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_printable)]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 REASON = Field(..., max_length=2000)
 OPTIONAL_NOTE = Field("", max_length=2000)
 
