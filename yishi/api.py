@@ -29,6 +29,7 @@ from yishi.accounts.api import router as accounts_router  # noqa: E402
 from yishi.appeals.api import router as appeals_router  # noqa: E402
 from yishi.audit.api import router as audit_router  # noqa: E402
 from yishi.consultations.api import router as consultations_router  # noqa: E402
+from yishi.consultations.meeting_api import router as meetings_router  # noqa: E402
 from yishi.notifications.api import router as notifications_router  # noqa: E402
 from yishi.orgs.api import router as orgs_router  # noqa: E402
 from yishi.policy.api import router as policy_router  # noqa: E402
@@ -40,3 +41,4 @@ api.add_router("/", policy_router)
 api.add_router("/", audit_router)
 api.add_router("/", appeals_router)
 api.add_router("/", consultations_router)
+api.add_router("/", meetings_router)

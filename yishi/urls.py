@@ -17,6 +17,7 @@ urlpatterns = [
     path("appeals/", include("yishi.appeals.urls")),
     path("open311/v2/", include("yishi.appeals.open311")),
     path("consultations/", include("yishi.consultations.urls")),
+    path("consultations/meetings/", include("yishi.consultations.meeting_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
