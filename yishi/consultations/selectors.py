@@ -9,9 +9,10 @@ and supervisors can count them per room and level in one aggregate query (``fail
 * **决而不行** ``not_done``: after the results were submitted, a task of the responsibility list has no
   responsible unit, was not dispatched during implementation, was not accepted by its acceptance deadline, or is
   overdue (its appeal is still being handled after its deadline);
-* **行而不久** ``regressed``: after closure, appeals of the same categories as the linked appeals, located in the
-  room's area, keep coming: at least ``consultations.regression_threshold`` of them within
-  ``consultations.regression_window_days`` (both from the policy profile in force in the room's area).
+* **行而不久** ``regressed``: after closure, appeals of the same categories as the linked appeals, in the same places
+  (the communities or grids of the linked appeals), keep coming: at least ``consultations.regression_threshold`` of
+  them within ``consultations.regression_window_days`` (both from the policy profile in force in the room's area).
+  A topic that took up no appeal has no category to watch and never counts as regressed.
 """
 
 from __future__ import annotations
@@ -180,10 +181,14 @@ def annotate_failures(qs: QuerySet[Topic], now: datetime | None = None) -> Query
     undecided = Q(state=S.NO_DECISION) | (Q(state=S.MEETING) & Q(Exists(closed)) & ~Q(Exists(passed)))
     bad = ResponsibilityItem.objects.filter(bad_tasks(now), topic=OuterRef("pk"))
     links = Topic.appeals.through.objects.filter(topic_id=OuterRef(OuterRef("pk")))
+    # The places of the linked appeals: their units, and the community of those made on a grid.
+    places = links.values("appeal__org_unit_id").union(
+        links.filter(appeal__org_unit__level="grid").values("appeal__org_unit__parent_id")
+    )
     new_appeals = Appeal.objects.filter(
+        Q(org_unit_id__in=places) | Q(org_unit__parent_id__in=places),
         counted=True,
         category_id__in=links.values("appeal__category_id"),
-        org_unit__path__startswith=OuterRef("room__org_unit__path"),
         received_at__gt=OuterRef("closed_at"),
         received_at__lte=OuterRef("regress_until"),
     ).exclude(pk__in=links.values("appeal_id")).values("pk")

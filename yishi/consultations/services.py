@@ -390,25 +390,10 @@ def topic_propose(*, actor: Any, room: Room | int, source: str, title: str, desc
 def topic_from_appeals(*, actor: Any, room: Room | int, appeal_ids: Sequence[int], title: str,
                        description: str = "") -> Topic:
     """民呼热点: a topic made from a cluster of appeals of the room's area, linked back to each of them."""
-    from yishi.appeals.selectors import appeal_get
-
     room_obj = _room(room)
     require(actor, "consultations.manage", _InRoom(room_obj))
-    ids = list(dict.fromkeys(int(i) for i in appeal_ids or []))
-    if not ids:
-        raise _bad("appeals", "请选择诉求", "Choose the appeals", "required")
-    if len(ids) > 200:
-        raise _bad("appeals", "一次最多关联 200 件诉求", "At most 200 appeals", "too_many")
-    appeals = []
-    for pk in ids:
-        try:
-            appeal = appeal_get(user=actor, pk=pk)
-        except NotFound:
-            raise _bad("appeals", f"诉求 {pk} 不存在", f"No appeal {pk}", "unknown_appeal") from None
-        if not appeal.org_unit.path.startswith(room_obj.org_unit.path):
-            raise _bad("appeals", f"诉求 {appeal.tracking_code} 不在本议事室所在区域",
-                       f"Appeal {appeal.tracking_code} lies outside the room's area", "outside_area")
-        appeals.append(appeal)
+    appeals = _appeals_of_area(actor, room_obj, appeal_ids)
+    ids = [a.pk for a in appeals]
     title = _text(title, "title", 150, label="议题")
     description = _text(description, "description", 5000, required=False) or "\n".join(
         f"{a.tracking_code} {a.title}" for a in appeals
@@ -423,6 +408,41 @@ def topic_from_appeals(*, actor: Any, room: Room | int, appeal_ids: Sequence[int
                after={"state": topic.state, "source": TopicSource.APPEALS, "room": room_obj.pk, "appeals": ids})
         _announce_proposed(topic, room_obj)
     return topic
+
+
+def _appeals_of_area(actor: Any, room: Room, appeal_ids: Sequence[int]) -> list[Any]:
+    """The appeals named, each visible to the actor and located in the room's area (else a field error)."""
+    from yishi.appeals.selectors import appeal_get
+
+    ids = list(dict.fromkeys(int(i) for i in appeal_ids or []))
+    if not ids:
+        raise _bad("appeals", "请选择诉求", "Choose the appeals", "required")
+    if len(ids) > 200:
+        raise _bad("appeals", "一次最多关联 200 件诉求", "At most 200 appeals", "too_many")
+    appeals = []
+    for pk in ids:
+        try:
+            appeal = appeal_get(user=actor, pk=pk)
+        except NotFound:
+            raise _bad("appeals", f"诉求 {pk} 不存在", f"No appeal {pk}", "unknown_appeal") from None
+        if not appeal.org_unit.path.startswith(room.org_unit.path):
+            raise _bad("appeals", f"诉求 {appeal.tracking_code} 不在本议事室所在区域",
+                       f"Appeal {appeal.tracking_code} lies outside the room's area", "outside_area")
+        appeals.append(appeal)
+    return appeals
+
+
+LINKABLE_STATES = frozenset(set(S) - {S.DECLINED, S.CLOSED, S.ESCALATED})
+
+
+def topic_link_appeals(*, actor: Any, topic: Topic | int, appeal_ids: Sequence[int]) -> Topic:
+    """Take up more appeals of the room's area in a topic (their residents follow it and hear the outcome)."""
+    with transaction.atomic():
+        t = _locked_topic(actor, topic, "consultations.manage", LINKABLE_STATES)
+        appeals = _appeals_of_area(actor, t.room, appeal_ids)
+        t.appeals.add(*appeals)
+        record(actor=actor, code="consultations.topic.appeals_linked", subject=t, after={"appeals": [a.pk for a in appeals]})
+    return t
 
 
 def topic_support(*, actor: Any, topic: Topic | int) -> int:
