@@ -154,6 +154,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "yishi.accounts.views.lockout"
+# Residents sign in with phone + code: failures count per phone number (+IP), not per IP alone.
+AXES_USERNAME_CALLABLE = "yishi.accounts.views.axes_username"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

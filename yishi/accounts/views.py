@@ -39,6 +39,21 @@ def lockout(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs:
     return render(request, "accounts/lockout.html", {"cooloff_minutes": minutes}, status=429)
 
 
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str | None:
+    """Whom a failed sign-in counts against (``AXES_USERNAME_CALLABLE``): the username, or for residents the phone
+    number, so that wrong codes typed for one phone never lock out the other residents behind the same IP address
+    (carrier NAT puts many phones behind one)."""
+    data: Any = credentials or getattr(request, "POST", None) or {}
+    if data.get("username"):
+        return str(data["username"])
+    if data.get("phone"):
+        try:
+            return "phone:" + services.normalize_phone(str(data["phone"]))
+        except YishiError:
+            return "phone:" + str(data["phone"])[:20]
+    return None
+
+
 def _next_url(request: HttpRequest) -> str:
     """Where to go after signing in: ``?next=`` when it points at this site, else the home page."""
     target = request.GET.get("next") or ""

@@ -147,6 +147,19 @@ def test_invalid_phone_is_refused(client, db):
     assert "请输入11位手机号码" in html and 'name="code"' not in html
 
 
+def test_wrong_codes_lock_only_that_phone(client, tree, settings, django_capture_on_commit_callbacks):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/phone-login/", {"phone": "13900004444", "code": "999999"})
+    # Another resident behind the same IP address is not affected…
+    _, code = _request_code(client, "13900005555", django_capture_on_commit_callbacks)
+    assert client.post("/accounts/phone-login/", {"phone": "13900005555", "code": code}).status_code == 302
+    client.post("/accounts/logout/")
+    # …while the phone that failed is locked even with the right code.
+    _, code = _request_code(client, "139 0000 4444", django_capture_on_commit_callbacks)
+    response = client.post("/accounts/phone-login/", {"phone": "13900004444", "code": code})
+    assert response.status_code == 429 and _logged_in_user(client) is None
+
+
 def test_demo_mode_shows_the_code(client, db, settings):
     settings.YISHI_DEMO = True
     html = client.post("/accounts/phone-login/", {"phone": "13900003333"}).content.decode()
