@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from yishi.core.admin_audit import AuditedAdminMixin, AuditedModelAdmin
 from yishi.core.permissions import can
 
 from .models import Enterprise, HandlingUnit, OrgUnit, Sector, Station, StationMember
@@ -47,7 +48,7 @@ class OrgUnitAdminForm(forms.ModelForm):
 
 
 @admin.register(OrgUnit)
-class OrgUnitAdmin(admin.ModelAdmin):
+class OrgUnitAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = OrgUnitAdminForm
     list_display = ("tree_name", "code", "level", "parent", "depth", "policy_profile", "is_active")
     list_filter = ("level", "is_active", "policy_profile")
@@ -96,14 +97,14 @@ class OrgUnitAdmin(admin.ModelAdmin):
 
 
 @admin.register(Sector)
-class SectorAdmin(admin.ModelAdmin):
+class SectorAdmin(AuditedModelAdmin):
     list_display = ("name", "code", "org_unit")
     search_fields = ("name", "code")
     autocomplete_fields = ("org_unit",)
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(admin.ModelAdmin):
+class EnterpriseAdmin(AuditedModelAdmin):
     list_display = ("name", "kind", "org_unit", "contact")
     list_filter = ("kind",)
     search_fields = ("name", "contact")
@@ -111,7 +112,7 @@ class EnterpriseAdmin(admin.ModelAdmin):
 
 
 @admin.register(HandlingUnit)
-class HandlingUnitAdmin(admin.ModelAdmin):
+class HandlingUnitAdmin(AuditedModelAdmin):
     list_display = ("name", "code", "kind", "org_unit", "phone", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("name", "code")
@@ -125,7 +126,7 @@ class StationMemberInline(admin.TabularInline):
 
 
 @admin.register(Station)
-class StationAdmin(admin.ModelAdmin):
+class StationAdmin(AuditedModelAdmin):
     list_display = ("name", "kind", "org_unit", "address", "phone", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("name", "address", "org_unit__name")
@@ -135,7 +136,7 @@ class StationAdmin(admin.ModelAdmin):
 
 
 @admin.register(StationMember)
-class StationMemberAdmin(admin.ModelAdmin):
+class StationMemberAdmin(AuditedModelAdmin):
     list_display = ("station", "user", "role", "since")
     list_filter = ("role",)
     search_fields = ("station__name", "user__username", "user__display_name")

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from yishi.core.admin_audit import AuditedModelAdmin
 from yishi.core.errors import YishiError
 
 from .models import PolicyProfile, PolicyProfileVersion, WorkdayOverride
@@ -121,7 +122,7 @@ class PolicyProfileVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkdayOverride)
-class WorkdayOverrideAdmin(admin.ModelAdmin):
+class WorkdayOverrideAdmin(AuditedModelAdmin):
     """Local holidays and swapped working days; the calendar cache is cleared on save (see the app's signals)."""
 
     list_display = ("date", "is_workday", "note")
