@@ -10,7 +10,7 @@ from ninja.throttling import AnonRateThrottle
 
 from yishi.core.api_auth import PUBLIC, auth
 from yishi.core.errors import InvalidInput, NotFound
-from yishi.core.permissions import grants
+from yishi.core.permissions import grants, signed_in_user
 from yishi.core.schemas import ERRORS
 
 from . import services
@@ -110,13 +110,14 @@ def phone_login(request: HttpRequest, payload: PhoneLoginIn):
 
 @router.get("/tokens", response={200: list[TokenOut], **ERRORS}, auth=auth("admin"))
 def list_tokens(request: HttpRequest):
-    return ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    return ApiToken.objects.filter(user=signed_in_user(request)).order_by("-created_at")
 
 
 @router.post("/tokens", response={201: TokenCreatedOut, **ERRORS}, auth=auth("admin"))
 def create_token(request: HttpRequest, payload: TokenIn):
+    user = signed_in_user(request)
     token, secret = services.token_create(
-        actor=request.user, user=request.user, name=payload.name, scopes=payload.scopes, expires_at=payload.expires_at
+        actor=user, user=user, name=payload.name, scopes=payload.scopes, expires_at=payload.expires_at
     )
     data = TokenOut.from_orm(token).dict()
     return 201, {**data, "secret": secret}
@@ -124,7 +125,7 @@ def create_token(request: HttpRequest, payload: TokenIn):
 
 @router.delete("/tokens/{token_id}", response={200: TokenOut, **ERRORS}, auth=auth("admin"))
 def revoke_token(request: HttpRequest, token_id: int):
-    token = ApiToken.objects.filter(user=request.user, pk=token_id).first()
+    token = ApiToken.objects.filter(user=signed_in_user(request), pk=token_id).first()
     if token is None:
         raise NotFound()
     return services.token_revoke(actor=request.user, token=token)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Self
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
@@ -26,7 +28,7 @@ class User(AbstractUser):
         "orgs.OrgUnit", verbose_name=_("所在社区/网格"), null=True, blank=True, on_delete=models.SET_NULL
     )
 
-    objects = UserManager()
+    objects: ClassVar[UserManager[Self]] = UserManager()
 
     class Meta:
         verbose_name = _("用户")

@@ -16,7 +16,7 @@ the ``write`` scope (or the browser session); reads need ``read``. Errors are ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 from ninja import File, Form, Query, Router, UploadedFile
@@ -71,7 +71,12 @@ IdempotencyKey = HeaderEx[
     str | None,
     P(alias="Idempotency-Key", description="客户端重试时携带相同的键，只会创建一件诉求"),
 ]
-PhotoFiles = File[list[UploadedFile]]
+if TYPE_CHECKING:
+    # Optional with a None default. Only for the type checker: at runtime ninja builds the published schema from
+    # this annotation, and an Optional list would advertise "null" and lose the file picker in the API docs.
+    PhotoFiles = File[list[UploadedFile] | None]
+else:
+    PhotoFiles = File[list[UploadedFile]]
 ACTION_RESPONSES = {200: AppealDetailOut, **ERRORS}
 
 

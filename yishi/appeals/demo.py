@@ -191,6 +191,12 @@ class Case:
     community: OrgUnit | None = None
     fill: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def wish_id(self) -> int:
+        """The wish this case submitted: the other wish steps come after ``wish_submit``."""
+        assert self.wish is not None, "a wish step before wish_submit"
+        return self.wish
+
 
 def A(lo: float, hi: float) -> tuple[Any, ...]:
     return ("after", lo, hi)
@@ -1156,18 +1162,18 @@ class Replay:
     def do_wish_adopt(self, case: Case, step: Step) -> Any:
         from yishi.core.permissions import can
 
-        wish = MicroWish.objects.select_related("org_unit").get(pk=case.wish)
+        wish = MicroWish.objects.select_related("org_unit").get(pk=case.wish_id)
         candidates = [u for u in self.people.adopters if can(u, "wishes.adopt", wish)]
         if not candidates:
             raise _Stall("nobody may adopt")
         svc.wish_adopt(actor=case.rng.choice(candidates), wish_id=wish.pk)
 
     def do_wish_fulfil(self, case: Case, step: Step) -> Any:
-        wish = MicroWish.objects.select_related("adopter").get(pk=case.wish)
+        wish = MicroWish.objects.select_related("adopter").get(pk=case.wish_id)
         svc.wish_fulfil(actor=wish.adopter, wish_id=wish.pk, note=step.args["note"])
 
     def do_wish_withdraw(self, case: Case, step: Step) -> Any:
-        wish = MicroWish.objects.select_related("submitter").get(pk=case.wish)
+        wish = MicroWish.objects.select_related("submitter").get(pk=case.wish_id)
         svc.wish_withdraw(actor=wish.submitter, wish_id=wish.pk)
 
 

@@ -7,14 +7,14 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from yishi.orgs.choices import OrgLevel
@@ -61,7 +61,7 @@ class FastSelect(forms.Select):
     """A select rendered in Python. Django renders every option through a template, which costs a millisecond per
     option: long lists (the whole catalogue, every unit) would dominate the page. Flat choices only."""
 
-    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
         chosen = {str(v) for v in self.format_value(value)}
@@ -122,6 +122,12 @@ class Catalogue:
             result.append(node.pk)
             node = self.nodes.get(node.parent_id) if node.parent_id else None
         return list(reversed(result))
+
+
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """``form.fields[name]`` as the choice field it is declared as (``fields`` is typed as plain ``Field``), so its
+    ``choices`` can be set."""
+    return cast(forms.ChoiceField, form.fields[name])
 
 
 def cascade(field: forms.Field, url: str, target: str, values: dict[str, Any], include: str = "this") -> None:
@@ -251,17 +257,17 @@ class AppealForm(forms.Form):
         self.category_chosen = category_selection(self.catalogue, source)
         self.category_levels = category_levels(self.catalogue, self.category_chosen)
         for spec in self.category_levels:
-            field = self.fields[f"category_{spec['level']}"]
+            field = choice_field(self, f"category_{spec['level']}")
             field.choices = [("", _("请选择") if spec["enabled"] else _("（请先选择上一级）"))] + [(n.pk, n.name) for n in spec["options"]]
             if not spec["enabled"]:
                 field.widget.attrs["disabled"] = True
         cascade(self.fields["category_1"], reverse("appeals:category_fields"), "#id_category_2-wrap", {"changed": 1}, "[name^='category_']")
         cascade(self.fields["category_2"], reverse("appeals:category_fields"), "#id_category_3-wrap", {"changed": 2}, "[name^='category_']")
         cascade(self.fields["street"], reverse("appeals:place_fields"), "#id_org_unit-wrap", {"for": self.place_form})
-        self.fields["street"].choices = [("", _("请选择街道")), *street_choices(streets(scope_paths))]
+        choice_field(self, "street").choices = [("", _("请选择街道")), *street_choices(streets(scope_paths))]
         street_id = _int_or_none(source.get("street")) if source is not None else None
         places = places_in_street(street_id, grids=self.grids, scope_paths=scope_paths)
-        self.fields["org_unit"].choices = [("", _("请选择") if places else _("请先选择街道")), *places]
+        choice_field(self, "org_unit").choices = [("", _("请选择") if places else _("请先选择街道")), *places]
         self.fields["title"].widget.attrs.update({"maxlength": title_max})
         self.fields["text"].widget.attrs.update({"maxlength": text_max, "data-count": "1"})
         self.fields["photos"].help_text = _("最多 %(n)d 张，每张不超过 5 MB，支持 JPEG、PNG、GIF、WEBP") % {"n": photo_max}
@@ -277,6 +283,7 @@ class AppealForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # forms.Form.clean returns cleaned_data
         chosen = [data.get("category_1"), data.get("category_2"), data.get("category_3")]
         deepest = next((pk for pk in reversed(chosen) if pk), None)
         data["category"] = deepest
@@ -359,10 +366,10 @@ class WishForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["street"].choices = [("", _("请选择街道")), *street_choices(streets())]
+        choice_field(self, "street").choices = [("", _("请选择街道")), *street_choices(streets())]
         source = self.data if self.is_bound else self.initial
         places = places_in_street(_int_or_none(source.get("street")), grids=False)
-        self.fields["org_unit"].choices = [("", _("请选择") if places else _("请先选择街道")), *places]
+        choice_field(self, "org_unit").choices = [("", _("请选择") if places else _("请先选择街道")), *places]
         cascade(self.fields["street"], reverse("appeals:place_fields"), "#id_org_unit-wrap", {"for": "wish"})
 
 
@@ -374,10 +381,10 @@ class BoardFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["street"].choices = [("", _("全部街道")), *street_choices(streets())]
+        choice_field(self, "street").choices = [("", _("全部街道")), *street_choices(streets())]
         source = self.data if self.is_bound else self.initial
         places = places_in_street(_int_or_none(source.get("street")), grids=False)
-        self.fields["community"].choices = [("", _("全部社区") if places else _("请先选择街道")), *places]
+        choice_field(self, "community").choices = [("", _("全部社区") if places else _("请先选择街道")), *places]
         for name in ("street", "community"):
             self.fields[name].widget.attrs.update({
                 "hx-get": reverse("appeals:board"), "hx-target": "#board-results", "hx-include": "closest form",
@@ -429,7 +436,7 @@ class TriageForm(forms.Form):
         if appeal is not None:
             kwargs.setdefault("initial", {"category": appeal.category_id, "urgency": appeal.urgency, "nature": appeal.nature, "fast_lane": appeal.fast_lane})
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = (catalogue or Catalogue()).flat_choices()
+        choice_field(self, "category").choices = (catalogue or Catalogue()).flat_choices()
 
 
 class DispatchForm(forms.Form):
@@ -439,8 +446,8 @@ class DispatchForm(forms.Form):
 
     def __init__(self, *args: Any, suggestion: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["lead_unit"].choices = unit_choices(str(_("按派单规则自动选择")))
-        self.fields["co_units"].choices = unit_choices()
+        choice_field(self, "lead_unit").choices = unit_choices(str(_("按派单规则自动选择")))
+        choice_field(self, "co_units").choices = unit_choices()
         if suggestion:
             self.fields["lead_unit"].help_text = _("派单规则建议：%(unit)s") % {"unit": suggestion}
 
@@ -477,7 +484,7 @@ class ReopenForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["lead_unit"].choices = unit_choices(str(_("原主办单位")))
+        choice_field(self, "lead_unit").choices = unit_choices(str(_("原主办单位")))
 
 
 class MergeForm(forms.Form):
@@ -511,7 +518,7 @@ class AppealFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         from .choices import AppealState
 
-        self.fields["state"].choices = [("", _("全部状态")), *AppealState.choices]
-        self.fields["category"].choices = [("", _("全部分类")), *Catalogue().flat_choices()]
-        self.fields["area"].choices = [("", _("全部区域")), *[(u.pk, ("　" * max(0, u.depth - 1)) + u.name) for u in areas]]
-        self.fields["unit"].choices = unit_choices(str(_("全部单位")))
+        choice_field(self, "state").choices = [("", _("全部状态")), *AppealState.choices]
+        choice_field(self, "category").choices = [("", _("全部分类")), *Catalogue().flat_choices()]
+        choice_field(self, "area").choices = [("", _("全部区域")), *[(u.pk, ("　" * max(0, u.depth - 1)) + u.name) for u in areas]]
+        choice_field(self, "unit").choices = unit_choices(str(_("全部单位")))

@@ -231,19 +231,20 @@ def parse_received_at(value: Any, now: datetime) -> datetime:
         parsed = datetime.combine(value, time())
     else:
         text = re.sub(r"\s+", " ", str(value)).strip()
-        parsed = None
+        found: datetime | None = None
         for fmt in DATETIME_FORMATS + DATE_FORMATS:
             try:
-                parsed = datetime.strptime(text, fmt)
+                found = datetime.strptime(text, fmt)
                 break
             except ValueError:
                 continue
-        if parsed is None:
+        if found is None:
             try:
-                parsed = datetime.fromisoformat(text)
+                found = datetime.fromisoformat(text)
             except ValueError:
                 raise _bad("received_at", f"来电时间“{text}”无法识别，请写成 2026-01-05 09:30 这样的格式",
                            f"Cannot read the call time {text!r}; write it like 2026-01-05 09:30", "bad_datetime") from None
+        parsed = found
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)
     if parsed > now + timedelta(minutes=10):

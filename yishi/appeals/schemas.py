@@ -118,7 +118,7 @@ class AppealListOut(Schema):
 
     @staticmethod
     def resolve_lead_unit_name(obj: Appeal) -> str | None:
-        return obj.lead_unit.name if obj.lead_unit_id else None
+        return obj.lead_unit.name if obj.lead_unit is not None else None
 
     @staticmethod
     def resolve_deadline_status(obj: Appeal) -> str:
@@ -440,7 +440,7 @@ class AppealPublicOut(Schema):
 
     @staticmethod
     def resolve_lead_unit_name(obj: Appeal) -> str | None:
-        return obj.lead_unit.name if obj.lead_unit_id else None
+        return obj.lead_unit.name if obj.lead_unit is not None else None
 
     @staticmethod
     def resolve_steps(obj: Appeal) -> list[dict[str, Any]]:

@@ -133,6 +133,12 @@ def validate_photos(photos: Sequence[UploadedFile], unit: OrgUnit | None, field_
         photo.content_type = IMAGE_TYPES[kind]
 
 
+def _upload_name(photo: UploadedFile) -> str:
+    """The uploaded file's name, cut to the attachment's column (uploads from a request always have one)."""
+    assert photo.name is not None
+    return photo.name[:200]
+
+
 def _validate_media_url(url: str) -> None:
     from django.core.exceptions import ValidationError
     from django.core.validators import URLValidator
@@ -201,8 +207,9 @@ def _new_tracking_code(at: datetime) -> str:
 
 # --- recipients ----------------------------------------------------------------------------------------------
 
-def unit_users(unit_ids: Iterable[int]) -> list[User]:
-    ids = list(unit_ids)
+def unit_users(unit_ids: Iterable[int | None]) -> list[User]:
+    """The active people acting for these handling units (a missing unit, ``None``, has nobody)."""
+    ids = [pk for pk in unit_ids if pk is not None]
     if not ids:
         return []
     return list(User.objects.filter(roles__handling_unit_id__in=ids, roles__is_active=True, is_active=True).distinct())
@@ -217,7 +224,7 @@ def managers_of(unit: OrgUnit) -> list[User]:
 
 
 def _resident(appeal: Appeal) -> list[User]:
-    return [appeal.submitter] if appeal.submitter_id else []
+    return [appeal.submitter] if appeal.submitter is not None else []
 
 
 def _sms_resident(appeal: Appeal, text: str) -> None:
@@ -309,7 +316,7 @@ def appeal_submit(
                     appeal.tracking_code = _new_tracking_code(received_at)
             for photo in data.photos:
                 Attachment.objects.create(
-                    appeal=appeal, file=photo, name=photo.name[:200], content_type=getattr(photo, "content_type", ""),
+                    appeal=appeal, file=photo, name=_upload_name(photo), content_type=getattr(photo, "content_type", ""),
                     size=photo.size or 0, purpose="submission", uploaded_by=actor if authenticated else None,
                 )
             record(
@@ -409,6 +416,7 @@ def _dispatch_into(appeal: Appeal, actor: Any, lead: HandlingUnit, co_units: Seq
     appeal.accepted_on_time = None
     appeal.contacted_on_time = None
     appeal.closed_on_time = None
+    assert appeal.accept_due_at is not None  # start_clocks set it
     Assignment.objects.create(
         appeal=appeal, unit=lead, role=AssignmentRole.LEAD, dispatched_by=actor, dispatched_at=now,
         accept_due_at=appeal.accept_due_at, by_rule=by_rule, note=note[:300],
@@ -678,7 +686,7 @@ def appeal_submit_reply(*, actor: Any, appeal: Appeal | int, text: str, photos: 
         a.reply_text = text.strip()
         ProgressNote.objects.create(appeal=a, kind="reply", text=a.reply_text, author=actor, unit=a.lead_unit)
         for photo in photos:
-            Attachment.objects.create(appeal=a, file=photo, name=photo.name[:200], content_type=getattr(photo, "content_type", ""), size=photo.size or 0, purpose="reply", uploaded_by=actor)
+            Attachment.objects.create(appeal=a, file=photo, name=_upload_name(photo), content_type=getattr(photo, "content_type", ""), size=photo.size or 0, purpose="reply", uploaded_by=actor)
         notify(recipients=managers_of(a.handling_level), kind="appeals.reply_submitted", title=f"答复待审：{a.title}", url=appeal_url(a))
         return ["reply_text"]
 
@@ -1077,6 +1085,7 @@ def _close_unanswered(now: datetime, default: Any, choosers: list[tuple[str, Any
     )
     closed = 0
     for pk, replied_at, path in list(candidates):
+        assert replied_at is not None  # filtered on replied_at__isnull=False
         if compute_deadline(replied_at, window(profile_at(path))) > now:
             continue
         with transaction.atomic():

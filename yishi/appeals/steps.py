@@ -70,9 +70,9 @@ CALLBACK_CLOSED = _("已评价，诉求办结")
 class Step:
     at: datetime
     label: str | Promise
-    actor: str = ""
+    actor: str | Promise = ""
     reason: str = ""
-    state: str = ""
+    state: str | Promise = ""
     unit: str = ""
     due_at: datetime | None = None
     late: bool = False
@@ -92,9 +92,9 @@ def _when(value: Any) -> datetime | None:
 def steps(appeal: Appeal, *, public: bool) -> list[Step]:
     """The timeline of one appeal: two queries (the events, the unit names they mention)."""
     events = list(selectors.timeline(appeal))
-    unit_ids = {e.after.get("lead_unit") for e in events if isinstance(e.after, dict) and e.after.get("lead_unit")}
+    unit_ids = {e.after["lead_unit"] for e in events if isinstance(e.after, dict) and e.after.get("lead_unit")}
     units = dict(HandlingUnit.objects.filter(pk__in=unit_ids).values_list("pk", "name")) if unit_ids else {}
-    states = dict(AppealState.choices)
+    states: dict[str | None, str | Promise] = dict(AppealState.choices)
     result: list[Step] = []
     for event in events:
         name = event.code.removeprefix(PREFIX)

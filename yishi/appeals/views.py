@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from yishi.core.errors import InvalidInput, NotFound, YishiError
-from yishi.core.permissions import can, get_rule, grants, is_platform_admin, matching_grants
+from yishi.core.permissions import can, get_rule, grants, is_platform_admin, matching_grants, signed_in_user
 from yishi.core.views_helpers import render_page_or_fragment, scoped_or_404, wants_fragment
 from yishi.policy.services import policy_value
 
@@ -259,7 +259,7 @@ def reopen_request(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 def mine(request: HttpRequest) -> HttpResponse:
-    appeals = selectors.appeal_list(user=request.user).filter(submitter=request.user)
+    appeals = selectors.appeal_list(user=request.user).filter(submitter=signed_in_user(request))
     page = Paginator(appeals, 20).get_page(request.GET.get("page"))
     return render(request, "appeals/mine.html", {"page": page, "replied": AppealState.REPLIED})
 
@@ -665,7 +665,7 @@ def wish_adopt(request: HttpRequest, wish_id: int) -> HttpResponse:
 
 @login_required
 def wish_fulfil(request: HttpRequest, wish_id: int) -> HttpResponse:
-    wish = MicroWish.objects.select_related("org_unit").filter(pk=wish_id, adopter=request.user, state=WishState.ADOPTED).first()
+    wish = MicroWish.objects.select_related("org_unit").filter(pk=wish_id, adopter=signed_in_user(request), state=WishState.ADOPTED).first()
     if wish is None:
         raise Http404
     form = f.WishFulfilForm(request.POST or None)

@@ -430,8 +430,8 @@ def build_places(ctx: DemoContext) -> None:
     for code, name in SECTORS:
         ctx.ensure(Sector, "sectors", {"code": sector_code(code)}, {"name": name, "org_unit": district})
 
-    for _key, name, kind, community_name in ENTERPRISES:
-        unit = ctx.community(community_name) if community_name else district
+    for _key, name, kind, home_community in ENTERPRISES:
+        unit = ctx.community(home_community) if home_community else district
         ctx.ensure(Enterprise, "enterprises", {"name": name, "org_unit": unit},
                    {"kind": kind, "contact": _landline(rng)})
 
@@ -659,12 +659,12 @@ def build_people(ctx: DemoContext) -> None:
         if homes:
             ctx.ensure_member(ctx.station(f"home:{homes[m % len(homes)].name}"), user, "cppcc_member")
 
-    for p, (unit, title) in enumerate(
+    for p, (party_unit, title) in enumerate(
         [(district, "中共江海区委社会工作部"), (streets[0], "中共外海街道工作委员会"), (communities[0], "中共直冲社区委员会")],
         start=1,
     ):
         user = ctx.ensure_user(f"{DEMO_PREFIX}party{p}", display_name=names(), bio=f"{title}，负责议题审定")
-        R(user, "party_approver", unit)
+        R(user, "party_approver", party_unit)
 
     for e, (expertise, title) in enumerate(EXPERTS, start=1):
         user = ctx.ensure_user(f"{DEMO_PREFIX}expert{e}", display_name=names(), expertise=expertise,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 from ninja.pagination import paginate as ninja_paginate
@@ -24,7 +25,9 @@ class Page(PaginationBase):
         page: int
         pages: int
 
-    def paginate_queryset(self, queryset: QuerySet[Any] | list[Any], pagination: Input, **params: Any) -> Any:
+    def paginate_queryset(
+        self, queryset: QuerySet[Any] | list[Any], pagination: Input, request: HttpRequest, **params: Any
+    ) -> Any:
         start = (pagination.page - 1) * pagination.page_size
         count = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
         items = queryset[start : start + pagination.page_size]

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 
 from .errors import NotFound, PermissionDenied
 
 if TYPE_CHECKING:
+    from yishi.accounts.models import User
     from yishi.orgs.models import OrgUnit
 
 ALL_ROLES = "*"
@@ -90,6 +92,12 @@ def get_rule(name: str) -> Rule:
         return RULES[name]
     except KeyError as exc:  # a programming error, not a user one
         raise LookupError(f"undefined permission rule {name!r}") from exc
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """``request.user`` where signing in is required (``@login_required`` pages, API operations with
+    ``auth=auth(...)``): there it is always a real ``User``, never ``AnonymousUser``."""
+    return cast("User", request.user)
 
 
 def grants(user: Any) -> list[Grant]:
@@ -271,8 +279,9 @@ def get_scoped_or_404(queryset: QuerySet[Any], user: Any, action: str, **lookup:
     return obj
 
 
-def require(user: Any, action: str, obj: Model | None = None, *, visible_action: str | None = None) -> None:
-    """Raise unless the user may act. Outside the scope of ``visible_action`` → NotFound; inside → PermissionDenied."""
+def require(user: Any, action: str, obj: Any = None, *, visible_action: str | None = None) -> None:
+    """Raise unless the user may act. Outside the scope of ``visible_action`` → NotFound; inside → PermissionDenied.
+    Like ``can``, ``obj`` is a model instance or a stand-in carrying the attributes the rule's scope names."""
     if can(user, action, obj):
         return
     if visible_action is not None and obj is not None and not can(user, visible_action, obj):

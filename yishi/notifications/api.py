@@ -8,6 +8,7 @@ from ninja.pagination import paginate
 
 from yishi.core.api_auth import auth
 from yishi.core.pagination import Page
+from yishi.core.permissions import signed_in_user
 from yishi.core.schemas import ERRORS
 
 from . import services
@@ -44,7 +45,7 @@ class PreferenceOut(PreferenceIn):
 @router.get("/notifications", response={200: list[NotificationOut], **ERRORS}, auth=auth("read"))
 @paginate(Page)
 def list_notifications(request: HttpRequest, unread: bool = False):
-    qs = Notification.objects.filter(recipient=request.user)
+    qs = Notification.objects.filter(recipient=signed_in_user(request))
     return qs.filter(read_at__isnull=True) if unread else qs
 
 
