@@ -7,10 +7,11 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from yishi.accounts.models import User
-from yishi.appeals.forms import FastSelect, RadioCards
+from yishi.appeals.forms import FastSelect, RadioCards, choice_field
 from yishi.orgs.models import Enterprise, HandlingUnit, OrgUnit
 
 from .choices import ParticipantKind, ResearchKind, RoomLevel, RoomMemberRole, TopicSource, TopicState
@@ -42,7 +43,7 @@ class TopicFilterForm(forms.Form):
 
     def __init__(self, *args: Any, rooms: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["room"].choices = [("", _("全部议事室")), *(rooms or [])]
+        choice_field(self, "room").choices = [("", _("全部议事室")), *(rooms or [])]
 
 
 # --- platform -----------------------------------------------------------------------------------------------------
@@ -54,7 +55,7 @@ class RoomMemberForm(forms.Form):
 
     def __init__(self, *args: Any, people: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].choices = people or []
+        choice_field(self, "user").choices = people or []
 
 
 class CatalogueItemForm(forms.Form):
@@ -65,7 +66,7 @@ class CatalogueItemForm(forms.Form):
 
     def __init__(self, *args: Any, units: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["org_unit"].choices = units or []
+        choice_field(self, "org_unit").choices = units or []
 
 
 class TalentForm(forms.Form):
@@ -78,7 +79,7 @@ class TalentForm(forms.Form):
 
     def __init__(self, *args: Any, units: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["org_unit"].choices = units or []
+        choice_field(self, "org_unit").choices = units or []
 
 
 class TalentSearchForm(forms.Form):
@@ -98,13 +99,13 @@ class ProposeForm(forms.Form):
                                     help_text=_("群众出题须实名署名"))
     catalogue_item = forms.TypedChoiceField(label=_("议事协商目录事项"), required=False, coerce=int, empty_value=None)
 
-    def __init__(self, *args: Any, sources: list[tuple[str, str]], room: Room, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, sources: list[tuple[str, str | Promise]], room: Room, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = sources
+        choice_field(self, "source").choices = sources
         if len(sources) == 1:
             self.fields["source"].initial = sources[0][0]
         items = CatalogueItem.objects.filter(org_unit_id__in=room.org_unit.ancestor_ids or [room.org_unit_id]).order_by("title")
-        self.fields["catalogue_item"].choices = [("", _("（不属于目录事项）")), *[(i.pk, i.title) for i in items]]
+        choice_field(self, "catalogue_item").choices = [("", _("（不属于目录事项）")), *[(i.pk, i.title) for i in items]]
 
 
 class FromAppealsForm(forms.Form):
@@ -145,7 +146,7 @@ class SubmitResultsForm(forms.Form):
     def __init__(self, *args: Any, topic: Topic, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         units = OrgUnit.objects.filter(pk__in=topic.room.org_unit.ancestor_ids).order_by("-depth")
-        self.fields["results_sent_to"].choices = [(u.pk, f"{u.name}党委、政府") for u in units]
+        choice_field(self, "results_sent_to").choices = [(u.pk, f"{u.name}党委、政府") for u in units]
 
 
 class CloseForm(forms.Form):
@@ -169,13 +170,13 @@ class ParticipantForm(forms.Form):
                  talents: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         room = topic.room
-        none = [("", "—")]
-        self.fields["user"].choices = none + (people or [])
-        self.fields["talent"].choices = none + (talents or [])
+        none: list[tuple[int | str, str]] = [("", "—")]
+        choice_field(self, "user").choices = none + (people or [])
+        choice_field(self, "talent").choices = none + (talents or [])
         units = HandlingUnit.objects.filter(_near_units(room), is_active=True).order_by("org_unit__path", "code")
-        self.fields["handling_unit"].choices = none + [(u.pk, u.name) for u in units]
+        choice_field(self, "handling_unit").choices = none + [(u.pk, u.name) for u in units]
         firms = Enterprise.objects.filter(_near_units(room)).order_by("name")
-        self.fields["enterprise"].choices = none + [(e.pk, f"{e.name}（{e.get_kind_display()}）") for e in firms]
+        choice_field(self, "enterprise").choices = none + [(e.pk, f"{e.name}（{e.get_kind_display()}）") for e in firms]
 
 
 class RemoveParticipantForm(forms.Form):
@@ -206,7 +207,7 @@ class OpinionForm(forms.Form):
     def __init__(self, *args: Any, topic: Topic, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         motions = Motion.objects.filter(meeting__topic=topic, outcome__in=["passed", "consensus"]).order_by("meeting__starts_at", "number")
-        self.fields["motion"].choices = [("", _("（书面意见，不来自动议）")), *[(m.pk, f"{m.number}. {m.title}") for m in motions]]
+        choice_field(self, "motion").choices = [("", _("（书面意见，不来自动议）")), *[(m.pk, f"{m.number}. {m.title}") for m in motions]]
 
 
 class RemoveOpinionForm(forms.Form):
@@ -222,9 +223,9 @@ class ResponsibilityForm(forms.Form):
 
     def __init__(self, *args: Any, topic: Topic, default_days: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["opinion_item"].choices = [(o.pk, f"{o.number}. {o.text[:60]}") for o in topic.opinion_items.order_by("number")]
+        choice_field(self, "opinion_item").choices = [(o.pk, f"{o.number}. {o.text[:60]}") for o in topic.opinion_items.order_by("number")]
         units = HandlingUnit.objects.filter(_near_units(topic.room), is_active=True).order_by("org_unit__path", "code")
-        self.fields["handling_unit"].choices = [("", _("（待明确）")), *[(u.pk, u.name) for u in units]]
+        choice_field(self, "handling_unit").choices = [("", _("（待明确）")), *[(u.pk, u.name) for u in units]]
         self.fields["working_days"].initial = default_days
 
 
@@ -235,7 +236,7 @@ class SetUnitForm(forms.Form):
     def __init__(self, *args: Any, topic: Topic, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         units = HandlingUnit.objects.filter(_near_units(topic.room), is_active=True).order_by("org_unit__path", "code")
-        self.fields["handling_unit"].choices = [(u.pk, u.name) for u in units]
+        choice_field(self, "handling_unit").choices = [(u.pk, u.name) for u in units]
 
 
 class EffectForm(forms.Form):
@@ -246,7 +247,7 @@ class EffectForm(forms.Form):
     def __init__(self, *args: Any, topic: Topic, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         items = topic.responsibilities.order_by("pk")
-        self.fields["responsibility"].choices = [("", "—"), *[(r.pk, r.task[:60]) for r in items]]
+        choice_field(self, "responsibility").choices = [("", "—"), *[(r.pk, r.task[:60]) for r in items]]
 
 
 class SatisfactionForm(forms.Form):

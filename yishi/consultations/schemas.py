@@ -235,7 +235,8 @@ class TopicListOut(Schema):
             from .selectors import annotate_failures
 
             obj = annotate_failures(Topic.objects.filter(pk=obj.pk)).get()
-        return {"no_decision": obj.no_decision, "not_done": obj.not_done, "regressed": obj.regressed}
+        # annotate_failures adds the three flags as annotations, which the model class does not declare.
+        return {name: getattr(obj, name) for name in ("no_decision", "not_done", "regressed")}
 
 
 class LinkedAppealOut(Schema):

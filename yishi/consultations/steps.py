@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -22,7 +23,7 @@ S = TopicState
 NAMES = [gettext_lazy("搭建平台"), gettext_lazy("确定议题"), gettext_lazy("明确主体"), gettext_lazy("商前调研"),
          gettext_lazy("开展协商"), gettext_lazy("报送成果"), gettext_lazy("转化落实"), gettext_lazy("评估质效")]
 # The step a topic is in, by state (1-based).
-CURRENT = {
+CURRENT: dict[str | None, int] = {
     S.PROPOSED: 2, S.DECLINED: 2, S.APPROVED: 3, S.RESEARCHING: 4, S.MEETING: 5, S.NO_DECISION: 5,
     S.DECIDED: 6, S.SUBMITTED: 7, S.IMPLEMENTING: 7, S.EVALUATING: 8, S.CLOSED: 9,
 }
@@ -132,7 +133,8 @@ def loop_steps(topic: Topic, *, panel: Any = None, failures: Any = None, min_res
         parts.append(_("综合评价 %(r)s/5") % {"r": topic.final_rating})
     found.append(("；".join(parts), "" if topic.state == S.CLOSED else (_("尚未填写落实效果清单") if not effects else _("尚未闭环"))))
 
-    failed_at = {S.DECLINED: 2, S.NO_DECISION: 5}.get(topic.state)
+    failed_steps: dict[str, int] = {S.DECLINED: 2, S.NO_DECISION: 5}
+    failed_at = failed_steps.get(topic.state)
     if failures is not None and failures.not_done and topic.state in (S.SUBMITTED, S.IMPLEMENTING, S.EVALUATING):
         failed_at = 7
     result = []
@@ -185,7 +187,7 @@ def timeline(topic: Topic) -> list[Event]:
     from .selectors import topic_timeline
     from .workflow import topic_workflow
 
-    states = dict(S.choices)
+    states: dict[str | None, str | Promise] = dict(S.choices)
     result = []
     for event in topic_timeline(topic):
         name = event.code.removeprefix("consultations.topic.")

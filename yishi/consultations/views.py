@@ -23,6 +23,7 @@ from django.db.models import Avg, Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -78,11 +79,11 @@ def room_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _propose_sources(user: Any, room: Any) -> list[tuple[str, str]]:
+def _propose_sources(user: Any, room: Any) -> list[tuple[str, str | Promise]]:
     """The topic sources the user may use in this room (党政点题 / 群众出题 / 委员荐题)."""
     if not user.is_authenticated:
         return []
-    sources = []
+    sources: list[tuple[str, str | Promise]] = []
     if can(user, "consultations.manage", services._InRoom(room)):
         sources.append((TopicSource.PARTY, TopicSource.PARTY.label))
     if can(user, "consultations.recommend", room):
