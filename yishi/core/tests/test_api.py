@@ -3,6 +3,8 @@ pagination, authentication, and a schemathesis run against our own OpenAPI docum
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -109,6 +111,39 @@ def test_every_operation_documents_the_error_format():
         for status in ("401", "404", "422"):
             content = responses[status]["content"]["application/json"]["schema"]
             assert content == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
+
+
+def _schema_classes(annotation: object, found: set[type]) -> None:
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation not in found:
+            found.add(annotation)
+            for model_field in annotation.model_fields.values():
+                _schema_classes(model_field.annotation, found)
+        return
+    for arg in typing.get_args(annotation):
+        _schema_classes(arg, found)
+
+
+def test_schema_names_do_not_clash_across_routers():
+    # OpenAPI components are named after the schema class: two routers' ``MeOut`` silently share one entry, and
+    # the document then describes one endpoint with the other's schema.
+    found: set[type] = set()
+    routers = [router for _prefix, router in api._routers]
+    while routers:
+        router = routers.pop()
+        routers.extend(child for _prefix, child in router._routers)
+        for view in router.path_operations.values():
+            for operation in view.operations:
+                for model in [*operation.response_models.values(), *operation.models]:
+                    _schema_classes(model, found)
+    components = set(api.get_openapi_schema()["components"]["schemas"])
+    by_name: dict[str, set[str]] = {}
+    for cls in found:
+        if cls.__name__ in components:
+            by_name.setdefault(cls.__name__, set()).add(f"{cls.__module__}.{cls.__qualname__}")
+    assert {name: sorted(where) for name, where in by_name.items() if len(where) > 1} == {}
 
 
 # --- authentication ----------------------------------------------------------------------------------------------
