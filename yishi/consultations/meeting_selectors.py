@@ -4,7 +4,8 @@
 motion with its speaker (``ends_at`` from the server, the page counts down to it), the queue with stances, the
 closed motions with their tallies, and what *this* user may do now. ``meeting_version`` is the sequence number of
 the meeting's latest audit event: every change to a meeting writes one, so an unchanged version means an unchanged
-room and the polling page (or an API client with ``If-None-Match``) gets an empty answer.
+room and the polling page (or an API client with ``If-None-Match``) gets an empty answer. The topic's events count
+too: a participant invited while the meeting is scheduled changes the room.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from yishi.audit.models import AuditEvent
@@ -28,10 +29,11 @@ from .meetings import (
     passes,
     quorum,
 )
-from .models import Attendance, FloorRequest, Meeting, Motion, Vote, WrittenOpinion
+from .models import Attendance, FloorRequest, Meeting, Motion, Participant, Topic, Vote, WrittenOpinion
 
 _RELATED = ("topic__room__org_unit",)
 SUBJECT_TYPE = Meeting._meta.label_lower
+TOPIC_TYPE = Topic._meta.label_lower
 
 
 def meeting_get(*, user: Any, pk: int) -> Meeting:
@@ -48,10 +50,12 @@ def meeting_list(*, user: Any, topic_id: int | None = None, state: str | None = 
     return qs.order_by("-starts_at", "-id")
 
 
-def meeting_version(meeting: Meeting | int) -> int:
-    pk = meeting.pk if isinstance(meeting, Meeting) else meeting
-    seq = AuditEvent.objects.filter(subject_type=SUBJECT_TYPE, subject_id=str(pk)).aggregate(v=Max("seq"))["v"]
-    return int(seq or 0)
+def meeting_version(meeting: Meeting) -> int:
+    """The latest audit event of the meeting or of its topic (participants invited meanwhile change the room too)."""
+    events = AuditEvent.objects.filter(
+        Q(subject_type=SUBJECT_TYPE, subject_id=str(meeting.pk)) | Q(subject_type=TOPIC_TYPE, subject_id=str(meeting.topic_id))
+    )
+    return int(events.aggregate(v=Max("seq"))["v"] or 0)
 
 
 def speech_was_cut(request: FloorRequest) -> bool:
@@ -61,6 +65,13 @@ def speech_was_cut(request: FloorRequest) -> bool:
 
 def _label(choices: Any, value: str) -> str:
     return str(choices(value).label) if value in choices.values else value
+
+
+def _roll_call(meeting: Meeting) -> tuple[list[Participant], dict[int, Attendance]]:
+    """Everyone invited to the topic (also those invited after the notice) and their attendance rows by participant."""
+    invited = list(Participant.objects.filter(topic_id=meeting.topic_id).order_by("pk"))
+    rows = {a.participant_id: a for a in Attendance.objects.filter(meeting=meeting)}
+    return invited, rows
 
 
 def _speech(fr: FloorRequest, now: datetime, user: Any) -> dict[str, Any]:
@@ -114,10 +125,8 @@ def meeting_state(*, user: Any, meeting: Meeting, now: datetime | None = None) -
     me = participant_of(user, meeting)
     speaks = me is not None and me.user_id != chair_id
     present, total, met = quorum(meeting, rules["quorum_percent"])
-    attendance = list(
-        Attendance.objects.filter(meeting=meeting).select_related("participant").order_by("participant_id")
-    )
-    my_attendance = next((a for a in attendance if me is not None and a.participant_id == me.pk), None)
+    invited, rows = _roll_call(meeting)
+    my_attendance = rows.get(me.pk) if me is not None else None
     motions = list(meeting.motions.order_by("number"))
     live = next((mo for mo in motions if mo.state in LIVE_MOTION_STATES), None)
     requests = list(live.floor_requests.select_related("participant").order_by("requested_at", "id")) if live else []
@@ -137,7 +146,7 @@ def meeting_state(*, user: Any, meeting: Meeting, now: datetime | None = None) -
 
         chair_name = str(User.objects.filter(pk=chair_id).first() or "")
     can_do = {
-        "register": me is not None and live_or_scheduled and not (my_attendance and my_attendance.registered_at),
+        "register": me is not None and meeting.state == MeetingState.SCHEDULED and not (my_attendance and my_attendance.registered_at),
         "check_in": (
             me is not None and live_or_scheduled and day_reached and not present_me
             and (meeting.mode != MeetingMode.IN_PERSON or runs)
@@ -203,12 +212,12 @@ def meeting_state(*, user: Any, meeting: Meeting, now: datetime | None = None) -
         "quorum": {"present": present, "total": total, "met": met, "percent": rules["quorum_percent"]},
         "attendance": [
             {
-                "participant_id": a.participant_id, "name": a.participant.name, "kind": a.participant.kind,
-                "kind_label": a.participant.get_kind_display(), "can_vote": a.participant.can_vote,
-                "registered": a.registered_at is not None, "present": a.present,
-                "is_chair": chair_id is not None and a.participant.user_id == chair_id,
+                "participant_id": p.pk, "name": p.name, "kind": p.kind, "kind_label": p.get_kind_display(),
+                "can_vote": p.can_vote, "registered": bool(p.pk in rows and rows[p.pk].registered_at),
+                "present": bool(p.pk in rows and rows[p.pk].present),
+                "is_chair": chair_id is not None and p.user_id == chair_id,
             }
-            for a in attendance
+            for p in invited
         ],
         "motion": live_data,
         "motions": [_motion_summary(mo, rules["pass_percent"]) for mo in motions if mo.state not in LIVE_MOTION_STATES],
@@ -268,9 +277,9 @@ def minutes_draft(meeting: Meeting) -> str:
     from yishi.accounts.models import User
 
     chair = User.objects.filter(pk=chair_id).first() if chair_id else None
-    attendance = list(Attendance.objects.filter(meeting=meeting).select_related("participant").order_by("participant_id"))
-    present = [a.participant for a in attendance if a.present]
-    absent = [a.participant for a in attendance if not a.present]
+    invited, rows = _roll_call(meeting)
+    present = [p for p in invited if p.pk in rows and rows[p.pk].present]
+    absent = [p for p in invited if not (p.pk in rows and rows[p.pk].present)]
     opened = AuditEvent.objects.filter(
         subject_type=SUBJECT_TYPE, subject_id=str(meeting.pk), code="consultations.meeting.opened"
     ).order_by("-seq").first()
@@ -285,7 +294,7 @@ def minutes_draft(meeting: Meeting) -> str:
         "议程：",
         meeting.agenda,
         "",
-        f"出席：应到 {len(attendance)} 方，实到 {len(present)} 方。",
+        f"出席：应到 {len(invited)} 方，实到 {len(present)} 方。",
     ]
     if present:
         lines.append("到会：" + "、".join(f"{p.name}（{p.get_kind_display()}）" for p in present))

@@ -700,6 +700,17 @@ def test_every_action_is_audited_and_bumps_the_version(mw, held):
     assert {e.actor_id for e in events_for(held).filter(code="consultations.meeting.vote_cast")} == {u.pk for u in mw.voters}
 
 
+def test_a_participant_invited_before_the_meeting_changes_the_room(mw, scheduled):
+    from yishi.consultations.services import participant_invite
+
+    before = meeting_version(scheduled)
+    participant_invite(actor=mw.staff, topic=mw.topic, kind="expert", name="规划专家老吴", can_vote=False)
+    assert meeting_version(scheduled) > before
+    roll = {a["name"]: (a["can_vote"], a["present"]) for a in meeting_state(user=mw.chair, meeting=scheduled)["attendance"]}
+    assert roll["规划专家老吴"] == (False, False)  # on the roll although invited after the notice
+    assert meeting_state(user=mw.chair, meeting=scheduled)["quorum"]["total"] == 4
+
+
 def test_refused_actions_leave_no_trace(mw, opened, motion):
     before = meeting_version(opened)
     for call in (
