@@ -49,64 +49,64 @@ class MeetingFilterIn(Schema):
     state: MeetingState | None = None
 
 
-class ParticipantIn(Schema):
+class MeetingParticipantIn(Schema):
     participant: Id | None = Field(None, description="为他人报名/签到时填写（主持人、组织单位）；为空即本人")
 
 
-class OpenIn(Schema):
+class MeetingOpenIn(Schema):
     override_reason: Text = Field("", max_length=2000, description="未达到法定人数仍开会的理由")
 
 
-class MotionIn(Schema):
+class MeetingMotionIn(Schema):
     title: Text = Field(..., max_length=200)
     text: Text = Field("", max_length=5000)
 
 
-class MotionRefIn(Schema):
+class MeetingMotionRefIn(Schema):
     motion: Id
 
 
-class FloorIn(Schema):
+class MeetingFloorIn(Schema):
     motion: Id
     stance: Stance = Field(..., description="先表明立场：for 赞成 / against 反对 / neutral 中立")
 
 
-class FloorRefIn(Schema):
+class MeetingFloorRefIn(Schema):
     floor_request: Id
 
 
-class SpeechEndIn(Schema):
+class MeetingSpeechEndIn(Schema):
     floor_request: Id
     text: Text = Field("", max_length=5000, description="发言要点（记入纪要）")
 
 
-class VoteIn(Schema):
+class MeetingVoteIn(Schema):
     motion: Id
     choice: VoteChoice = Field(..., description="yes 赞成 / no 反对 / abstain 弃权")
 
 
-class ConsensusIn(Schema):
+class MeetingConsensusIn(Schema):
     motion: Id
     note: Text = Field(..., max_length=5000)
 
 
-class WithdrawIn(Schema):
+class MeetingWithdrawIn(Schema):
     motion: Id
     reason: Text = Field("", max_length=2000)
 
 
-class OpinionIn(Schema):
+class MeetingOpinionIn(Schema):
     text: Text = Field(..., max_length=2000)
 
 
-class MinutesApproveIn(Schema):
+class MeetingMinutesApproveIn(Schema):
     text: Text | None = Field(None, max_length=50_000, description="修改后的纪要全文；为空即审定草稿原文")
 
 
 # --- outputs ----------------------------------------------------------------------------------------------------
 
 
-class MeetingOut(Schema):
+class MeetingDetailOut(Schema):
     id: int
     topic_id: int
     mode: str
@@ -126,7 +126,7 @@ class MeetingOut(Schema):
         return list(getattr(obj, "warnings", []))
 
 
-class SpeechOut(Schema):
+class MeetingSpeechOut(Schema):
     id: int
     participant_id: int
     name: str
@@ -144,7 +144,7 @@ class SpeechOut(Schema):
     is_me: bool
 
 
-class MotionOut(Schema):
+class MeetingMotionOut(Schema):
     id: int
     number: int
     title: str
@@ -162,10 +162,10 @@ class MotionOut(Schema):
     closed_at: datetime | None
 
 
-class LiveMotionOut(MotionOut):
-    speaker: SpeechOut | None
-    queue: list[SpeechOut]
-    speeches: list[SpeechOut]
+class MeetingLiveMotionOut(MeetingMotionOut):
+    speaker: MeetingSpeechOut | None
+    queue: list[MeetingSpeechOut]
+    speeches: list[MeetingSpeechOut]
     votes_cast: int
     voting_opened_at: datetime | None
 
@@ -189,7 +189,7 @@ class MeetingInfoOut(Schema):
     minutes_approved: bool
 
 
-class RulesOut(Schema):
+class MeetingRulesOut(Schema):
     notice_min_days: int
     notice_max_days: int
     quorum_percent: int
@@ -198,14 +198,14 @@ class RulesOut(Schema):
     pass_percent: int
 
 
-class QuorumOut(Schema):
+class MeetingQuorumOut(Schema):
     present: int
     total: int
     met: bool
     percent: int
 
 
-class AttendanceOut(Schema):
+class MeetingAttendanceOut(Schema):
     participant_id: int
     name: str
     kind: str
@@ -216,7 +216,7 @@ class AttendanceOut(Schema):
     is_chair: bool
 
 
-class MeOut(Schema):
+class MeetingMeOut(Schema):
     signed_in: bool
     chair: bool
     organiser: bool
@@ -231,7 +231,7 @@ class MeOut(Schema):
     vote_label: str
 
 
-class CanOut(Schema):
+class MeetingCanOut(Schema):
     register_: bool = Field(..., alias="register")  # "register" would shadow pydantic's Schema.register
     check_in: bool
     check_in_others: bool
@@ -256,17 +256,17 @@ class MeetingStateOut(Schema):
     now: datetime = Field(..., description="服务器时间（倒计时以服务器为准）")
     meeting: MeetingInfoOut
     chair: str
-    rules: RulesOut
-    quorum: QuorumOut
-    attendance: list[AttendanceOut]
-    motion: LiveMotionOut | None = Field(..., description="正在讨论或表决的动议（一次只议一项）")
-    motions: list[MotionOut] = Field(..., description="已结束的动议及表决结果")
-    me: MeOut
-    can: CanOut = Field(..., description="当前用户现在可以执行的操作")
+    rules: MeetingRulesOut
+    quorum: MeetingQuorumOut
+    attendance: list[MeetingAttendanceOut]
+    motion: MeetingLiveMotionOut | None = Field(..., description="正在讨论或表决的动议（一次只议一项）")
+    motions: list[MeetingMotionOut] = Field(..., description="已结束的动议及表决结果")
+    me: MeetingMeOut
+    can: MeetingCanOut = Field(..., description="当前用户现在可以执行的操作")
     opinions: int
 
 
-class MinutesOut(Schema):
+class MeetingMinutesOut(Schema):
     meeting_id: int
     text: str
     approved: bool
@@ -274,7 +274,7 @@ class MinutesOut(Schema):
     approved_by: str | None
 
 
-class OpinionOut(Schema):
+class MeetingOpinionOut(Schema):
     id: int
     author: str
     text: str
@@ -288,7 +288,7 @@ class OpinionOut(Schema):
 # --- reads ------------------------------------------------------------------------------------------------------
 
 
-@router.post("/meetings", response={201: MeetingOut, **ERRORS}, auth=auth("write"))
+@router.post("/meetings", response={201: MeetingDetailOut, **ERRORS}, auth=auth("write"))
 def schedule_meeting(request: HttpRequest, payload: MeetingScheduleIn):
     """召集协商会议（本地区组织单位）：议题须已有通过的调研记录；须至少提前通知天数，超过建议天数时返回 warnings。"""
     meeting = services.meeting_schedule(
@@ -298,14 +298,14 @@ def schedule_meeting(request: HttpRequest, payload: MeetingScheduleIn):
     return 201, meeting
 
 
-@router.get("/meetings", response={200: list[MeetingOut], **ERRORS}, auth=auth("read"))
+@router.get("/meetings", response={200: list[MeetingDetailOut], **ERRORS}, auth=auth("read"))
 @paginate(Page)
 def list_meetings(request: HttpRequest, filters: Query[MeetingFilterIn]):
     """我可以关注的协商会议（参与主体、议事室成员、本地区工作人员和居民），可按议题、状态筛选。"""
     return selectors.meeting_list(user=request.user, topic_id=filters.topic_id, state=filters.state)
 
 
-@router.get("/meetings/{int:meeting_id}", response={200: MeetingOut, **ERRORS}, auth=auth("read"))
+@router.get("/meetings/{int:meeting_id}", response={200: MeetingDetailOut, **ERRORS}, auth=auth("read"))
 def get_meeting(request: HttpRequest, meeting_id: int):
     """协商会议：形式、时间、地点、议程、法定人数、纪要是否审定。"""
     return selectors.meeting_get(user=request.user, pk=meeting_id)
@@ -331,7 +331,7 @@ def meeting_live_state(request: HttpRequest, meeting_id: int, response: HttpResp
     return selectors.meeting_state(user=request.user, meeting=meeting)
 
 
-@router.get("/meetings/{int:meeting_id}/minutes", response={200: MinutesOut, **ERRORS}, auth=auth("read"))
+@router.get("/meetings/{int:meeting_id}/minutes", response={200: MeetingMinutesOut, **ERRORS}, auth=auth("read"))
 def meeting_minutes(request: HttpRequest, meeting_id: int):
     """会议纪要（会后由记录自动生成草稿，主持人审定）。"""
     meeting = selectors.meeting_get(user=request.user, pk=meeting_id)
@@ -342,7 +342,7 @@ def meeting_minutes(request: HttpRequest, meeting_id: int):
     }
 
 
-@router.get("/meetings/{int:meeting_id}/opinions", response={200: list[OpinionOut], **ERRORS}, auth=auth("read"))
+@router.get("/meetings/{int:meeting_id}/opinions", response={200: list[MeetingOpinionOut], **ERRORS}, auth=auth("read"))
 def meeting_opinions(request: HttpRequest, meeting_id: int):
     """会上收到的书面意见。"""
     return list(selectors.opinion_list(selectors.meeting_get(user=request.user, pk=meeting_id)))
@@ -372,79 +372,79 @@ def _state(request: HttpRequest, meeting_id: int) -> dict[str, Any]:
 
 
 @_action("register", "报名参会（本人；主持人或组织单位可为参与主体报名）")
-def register(request: HttpRequest, meeting_id: int, payload: ParticipantIn):
+def register(request: HttpRequest, meeting_id: int, payload: MeetingParticipantIn):
     services.meeting_register(actor=request.user, meeting=meeting_id, participant=payload.participant)
     return _state(request, meeting_id)
 
 
 @_action("check_in", "签到（会议当天；网上、线上线下结合会议可本人签到）")
-def check_in(request: HttpRequest, meeting_id: int, payload: ParticipantIn):
+def check_in(request: HttpRequest, meeting_id: int, payload: MeetingParticipantIn):
     services.meeting_check_in(actor=request.user, meeting=meeting_id, participant=payload.participant)
     return _state(request, meeting_id)
 
 
 @_action("open", "开会（主持人；未达到法定人数须填写理由）")
-def open_meeting(request: HttpRequest, meeting_id: int, payload: OpenIn):
+def open_meeting(request: HttpRequest, meeting_id: int, payload: MeetingOpenIn):
     services.meeting_open(actor=request.user, meeting=meeting_id, override_reason=payload.override_reason)
     return _state(request, meeting_id)
 
 
 @_action("open_motion", "提出动议（主持人；一次只议一项）")
-def open_motion(request: HttpRequest, meeting_id: int, payload: MotionIn):
+def open_motion(request: HttpRequest, meeting_id: int, payload: MeetingMotionIn):
     services.motion_open(actor=request.user, meeting=meeting_id, title=payload.title, text=payload.text)
     return _state(request, meeting_id)
 
 
 @_action("request_floor", "申请发言（参与主体；须先表明立场，每项动议发言次数有限）")
-def request_floor(request: HttpRequest, meeting_id: int, payload: FloorIn):
+def request_floor(request: HttpRequest, meeting_id: int, payload: MeetingFloorIn):
     services.floor_request(actor=request.user, meeting=meeting_id, motion=payload.motion, stance=payload.stance)
     return _state(request, meeting_id)
 
 
 @_action("grant_floor", "准许发言（主持人；一次一人，计时开始）")
-def grant_floor(request: HttpRequest, meeting_id: int, payload: FloorRefIn):
+def grant_floor(request: HttpRequest, meeting_id: int, payload: MeetingFloorRefIn):
     services.floor_grant(actor=request.user, meeting=meeting_id, request=payload.floor_request)
     return _state(request, meeting_id)
 
 
 @_action("end_speech", "结束发言（发言人或主持人；记录发言要点，超时标记截止）")
-def end_speech(request: HttpRequest, meeting_id: int, payload: SpeechEndIn):
+def end_speech(request: HttpRequest, meeting_id: int, payload: MeetingSpeechEndIn):
     services.speech_end(actor=request.user, meeting=meeting_id, request=payload.floor_request, text=payload.text)
     return _state(request, meeting_id)
 
 
 @_action("open_vote", "开始表决（主持人）")
-def open_vote(request: HttpRequest, meeting_id: int, payload: MotionRefIn):
+def open_vote(request: HttpRequest, meeting_id: int, payload: MeetingMotionRefIn):
     services.vote_open(actor=request.user, meeting=meeting_id, motion=payload.motion)
     return _state(request, meeting_id)
 
 
 @_action("cast_vote", "表决：赞成、反对或弃权（每人每项动议一票）")
-def cast_vote(request: HttpRequest, meeting_id: int, payload: VoteIn):
+def cast_vote(request: HttpRequest, meeting_id: int, payload: MeetingVoteIn):
     services.vote_cast(actor=request.user, meeting=meeting_id, motion=payload.motion, choice=payload.choice)
     return _state(request, meeting_id)
 
 
 @_action("close_vote", "结束表决并计票（主持人）")
-def close_vote(request: HttpRequest, meeting_id: int, payload: MotionRefIn):
+def close_vote(request: HttpRequest, meeting_id: int, payload: MeetingMotionRefIn):
     services.vote_close(actor=request.user, meeting=meeting_id, motion=payload.motion)
     return _state(request, meeting_id)
 
 
 @_action("record_consensus", "记录共识（主持人；代替表决）")
-def record_consensus(request: HttpRequest, meeting_id: int, payload: ConsensusIn):
+def record_consensus(request: HttpRequest, meeting_id: int, payload: MeetingConsensusIn):
     services.consensus_record(actor=request.user, meeting=meeting_id, motion=payload.motion, note=payload.note)
     return _state(request, meeting_id)
 
 
 @_action("withdraw_motion", "撤回动议（主持人；讨论中）")
-def withdraw_motion(request: HttpRequest, meeting_id: int, payload: WithdrawIn):
+def withdraw_motion(request: HttpRequest, meeting_id: int, payload: MeetingWithdrawIn):
     services.motion_withdraw(actor=request.user, meeting=meeting_id, motion=payload.motion, reason=payload.reason)
     return _state(request, meeting_id)
 
 
 @_action("write_opinion", "提交书面意见（关注会议的居民等）")
-def write_opinion(request: HttpRequest, meeting_id: int, payload: OpinionIn):
+def write_opinion(request: HttpRequest, meeting_id: int, payload: MeetingOpinionIn):
     services.written_opinion_add(actor=request.user, meeting=meeting_id, text=payload.text)
     return _state(request, meeting_id)
 
@@ -462,6 +462,6 @@ def generate_minutes(request: HttpRequest, meeting_id: int):
 
 
 @_action("approve_minutes", "审定纪要（主持人）")
-def approve_minutes(request: HttpRequest, meeting_id: int, payload: MinutesApproveIn):
+def approve_minutes(request: HttpRequest, meeting_id: int, payload: MeetingMinutesApproveIn):
     services.minutes_approve(actor=request.user, meeting=meeting_id, text=payload.text)
     return _state(request, meeting_id)
