@@ -6,8 +6,9 @@ What it adds after the core steps (places, stations, people) and, when loaded, t
 * the platform "1+5+N": the district 委员议事厅, a 委员议事室 in each of the 5 streets, a 委员之家 in each community
   that has one, and the 医药卫生界 sector room, each with its chair and members taken from the people serving at
   its station (the chair of the station chairs the room; else its first CPPCC member), parents set up the tree;
-* a consultation catalogue (议事协商目录) for the district, a talent pool (the demo experts and a few outside
-  talents) and party approvers for 江南街道 and 朝翠社区 (the story's levels);
+* a consultation catalogue (议事协商目录) for the district and two communities, and a talent pool (the demo experts
+  and a few outside talents). The demo people have party approvers for the district, 外海街道 and 直冲社区; the
+  district's (demo_party1, whose scope covers every level) approves the story's topics in 江南街道 and 朝翠社区;
 * topics in every state, each step taken through the services at its own time (``time_machine.travel``), so the
   audit trail, deadlines and notifications are what the system would have recorded; 议而不决, 决而不行 and
   行而不久 each appear at least once;
@@ -177,14 +178,6 @@ def build_platform(ctx: DemoContext) -> dict[str, Room]:
         if not Talent.objects.filter(name=name, org_unit=district).exists():
             svc.talent_add(actor=actor, name=name, kind=kind, expertise=expertise, organisation=organisation, org_unit=district)
             ctx.created["talents"] += 1
-    # The party organisations of the story's street and community (the core people have the district, 外海街道 and
-    # 直冲社区 ones).
-    for username, unit, title in [
-        (f"{DEMO_PREFIX}party4", ctx.unit(f"{DISTRICT_CODE}003"), "中共江南街道工作委员会"),
-        (f"{DEMO_PREFIX}party5", ctx.community("朝翠社区"), "中共朝翠社区委员会"),
-    ]:
-        user = ctx.ensure_user(username, display_name=title.removeprefix("中共") + "审定人", bio=f"{title}，负责议题审定")
-        ctx.ensure_role(user, "party_approver", unit)
     return rooms
 
 
@@ -395,12 +388,12 @@ class Story:
                                "晚上黑灯瞎火，电动车和行人经常险些相撞。建议协调有关部门尽快开通路灯。")
         self.at(d, lambda: svc.topic_link_appeals(actor=self.u("community9"), topic=home, appeal_ids=[a.pk for a in appeals]),
                 clock=time(11, 0))
-        self.at(d - 1, lambda: svc.topic_approve(actor=self.u("party5"), topic=home, note="事关群众夜间出行安全，同意审定。"))
+        self.at(d - 1, lambda: svc.topic_approve(actor=self.u("party1"), topic=home, note="事关群众夜间出行安全，同意审定。"))
         self.at(d - 1, lambda: self._invite(home, "community9", [("cppcc_member", "member2"), ("resident_rep", "resident9")],
                                             enterprises=["huating"]), clock=time(15, 0))
         street = self.at(d - 2, lambda: svc.topic_escalate(actor=self.u("community9"), topic=home,
                                                            reason=texts.CHAOCUI_STEPS["escalate_street"]))
-        self.at(d - 3, lambda: svc.topic_approve(actor=self.u("party4"), topic=street))
+        self.at(d - 3, lambda: svc.topic_approve(actor=self.u("party1"), topic=street))
         hall = self.at(d - 3, lambda: svc.topic_escalate(actor=self.u("street3"), topic=street,
                                                          reason=texts.CHAOCUI_STEPS["escalate_district"]), clock=time(15, 30))
         self.at(d - 4, lambda: svc.topic_approve(actor=self.u("party1"), topic=hall, note="由区政协委员议事厅组织部门和委员调研协商。"))
