@@ -10,7 +10,7 @@ countdown runs in the browser towards the server's ``ends_at``, corrected by the
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 from django import forms
 from django.contrib import messages
@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.functional import Promise
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -60,6 +61,10 @@ def _meeting(user: Any, meeting_id: int) -> Meeting:
     return scoped_or_404(selectors.meeting_get, user=user, pk=meeting_id)
 
 
+@overload
+def _int(data: QueryDict, name: str, *, required: Literal[True] = True) -> int: ...
+@overload
+def _int(data: QueryDict, name: str, *, required: bool) -> int | None: ...
 def _int(data: QueryDict, name: str, *, required: bool = True) -> int | None:
     raw = (data.get(name) or "").strip()
     if not raw and not required:
@@ -203,7 +208,7 @@ def minutes(request: HttpRequest, meeting_id: int) -> HttpResponse:
 
 S = services
 Run = Callable[[Any, int, QueryDict], Any]
-ACTIONS: dict[str, tuple[Run, str]] = {
+ACTIONS: dict[str, tuple[Run, str | Promise]] = {
     "register": (lambda u, m, d: S.meeting_register(actor=u, meeting=m, participant=_int(d, "participant", required=False)), gettext_lazy("已报名")),
     "check_in": (lambda u, m, d: S.meeting_check_in(actor=u, meeting=m, participant=_int(d, "participant", required=False)), gettext_lazy("已签到")),
     "open": (lambda u, m, d: S.meeting_open(actor=u, meeting=m, override_reason=d.get("override_reason", "")), gettext_lazy("会议开始")),

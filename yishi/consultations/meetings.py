@@ -474,6 +474,7 @@ def speech_end(*, actor: Any, meeting: Meeting | int, request: FloorRequest | in
             raise PermissionDenied("只有发言人或主持人可以结束发言", "Only the speaker or the chair can end the speech", code="not_speaker")
         if fr.state != FloorState.SPEAKING:
             raise _conflict("not_speaking", "该发言不在进行中", "This speech is not running", state=fr.state)
+        assert fr.ends_at is not None  # floor_grant sets it when the speech starts
         now = timezone.now()
         cut = now > fr.ends_at
         fr.state, fr.ended_at, fr.text = FloorState.DONE, now, text

@@ -17,10 +17,10 @@ and supervisors can count them per room and level in one aggregate query (``fail
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import (
     BooleanField,
@@ -59,6 +59,9 @@ from .models import (
     Topic,
     TopicSupport,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 S = TopicState
 AFTER_RESULTS = (S.SUBMITTED, S.IMPLEMENTING, S.EVALUATING)
@@ -171,7 +174,20 @@ def bad_tasks(now: datetime) -> Q:
     )
 
 
-def annotate_failures(qs: QuerySet[Topic], now: datetime | None = None) -> QuerySet[Topic]:
+class FailureAnnotations(TypedDict):
+    """What ``annotate_failures`` adds to each topic."""
+
+    regress_until: datetime | None
+    regress_threshold: int
+    regress_count: int
+    no_decision: bool
+    not_done: bool
+    regressed: bool
+
+
+def annotate_failures(
+    qs: QuerySet[Topic], now: datetime | None = None
+) -> QuerySet[WithAnnotations[Topic, FailureAnnotations]]:
     """Add ``no_decision``, ``not_done`` and ``regressed`` (booleans) and ``regress_count`` to a topic queryset."""
     from yishi.appeals.models import Appeal
 
@@ -301,7 +317,7 @@ def topic_failures(topic: Topic, *, now: datetime | None = None) -> TopicFailure
     from yishi.policy.services import policy_value
 
     now = now or timezone.now()
-    annotated = annotate_failures(Topic.objects.filter(pk=topic.pk), now).values("no_decision", "regress_count", "regressed").first() or {}
+    annotated: Mapping[str, Any] = annotate_failures(Topic.objects.filter(pk=topic.pk), now).values("no_decision", "regress_count", "regressed").first() or {}
     result = TopicFailures(no_decision=bool(annotated.get("no_decision")), regressed=bool(annotated.get("regressed")),
                            regress_count=int(annotated.get("regress_count") or 0))
     unit = topic.room.org_unit
@@ -314,7 +330,7 @@ def topic_failures(topic: Topic, *, now: datetime | None = None) -> TopicFailure
         for item in items:
             if item.handling_unit_id is None:
                 reason = "未明确责任单位"
-            elif item.appeal_id is None:
+            elif item.appeal is None:
                 reason = "尚未派单"
             elif item.appeal.state in HANDLING_STATES and item.appeal.due_at and item.appeal.due_at < now:
                 reason = "已超过办理时限"

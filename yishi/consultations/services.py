@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -86,7 +87,7 @@ EFFECT_STATES = frozenset({S.IMPLEMENTING, S.EVALUATING})
 EVALUATION_STATES = frozenset({S.EVALUATING})
 SUPPORT_STATES = frozenset({S.PROPOSED})
 
-TERRITORIAL_RANK = {RoomLevel.COMMUNITY: 1, RoomLevel.STREET: 2, RoomLevel.DISTRICT: 3}
+TERRITORIAL_RANK: dict[str, int] = {RoomLevel.COMMUNITY: 1, RoomLevel.STREET: 2, RoomLevel.DISTRICT: 3}
 TASK_CATEGORY_CODE = "CONSULTATION"
 TASK_CATEGORY_NAME = "协商落实"
 MAX_WORKING_DAYS = 366
@@ -201,7 +202,7 @@ def affected_residents(topic: Topic) -> list[User]:
 
 
 def _proposer(topic: Topic) -> list[User]:
-    return [topic.proposer] if topic.proposer_id else []
+    return [topic.proposer] if topic.proposer is not None else []
 
 
 # --- platform: rooms, members, catalogue, talent pool ------------------------------------------------------------
@@ -936,7 +937,7 @@ def _notify_outcome(topic: Topic) -> None:
     )
     for phone in sorted(phones):
         text = f"【议事】您反映的“{topic.title[:20]}”已经协商议事落实办结。"
-        transaction.on_commit(lambda phone=phone, text=text: send_sms(phone, text))
+        transaction.on_commit(partial(send_sms, phone, text))
 
 
 def topic_close(*, actor: Any, topic: Topic | int, final_rating: int, note: str = "") -> Topic:
@@ -970,10 +971,14 @@ def topic_escalate(*, actor: Any, topic: Topic | int, reason: str) -> Topic:
 
     def apply(t: Topic) -> list[str]:
         room = Room.objects.select_related("org_unit").get(pk=t.room_id)
-        parent = Room.objects.select_related("org_unit").filter(pk=room.parent_id, is_active=True).first()
+        parent = (
+            Room.objects.select_related("org_unit").filter(pk=room.parent_id, is_active=True).first()
+            if room.parent_id is not None else None
+        )
         if parent is None:
             raise Conflict("本议事室没有上级平台", "This room has no parent room", code="no_parent_room")
-        item = t.catalogue_item if (t.catalogue_item_id and parent.org_unit.path.startswith(t.catalogue_item.org_unit.path)) else None
+        own_item = t.catalogue_item
+        item = own_item if (own_item is not None and parent.org_unit.path.startswith(own_item.org_unit.path)) else None
         new = Topic.objects.create(
             room=parent, title=t.title, source=TopicSource.ESCALATED, proposer=actor, proposer_name=room.name[:50],
             catalogue_item=item, escalated_from=t,
