@@ -50,9 +50,10 @@ def test_refuses_without_demo_mode(db):
 
 @override_settings(YISHI_DEMO=True)
 def test_loads_in_demo_mode_without_force(db):
-    started = time.monotonic()
+    # CPU time of this process, not wall time: the budget must not fail because other jobs share the machine.
+    started = time.process_time()
     call_command("demo", "--skip", "appeals", stdout=StringIO())
-    assert time.monotonic() - started < 10
+    assert time.process_time() - started < 10
     assert OrgUnit.objects.filter(code=DISTRICT_CODE).exists()
 
 
