@@ -3,6 +3,7 @@ pagination, authentication, and a schemathesis run against our own OpenAPI docum
 
 from __future__ import annotations
 
+import json
 import typing
 
 import pytest
@@ -139,11 +140,15 @@ def test_schema_names_do_not_clash_across_routers():
                 for model in [*operation.response_models.values(), *operation.models]:
                     _schema_classes(model, found)
     components = set(api.get_openapi_schema()["components"]["schemas"])
-    by_name: dict[str, set[str]] = {}
+    by_name: dict[str, dict[str, list[str]]] = {}
     for cls in found:
         if cls.__name__ in components:
-            by_name.setdefault(cls.__name__, set()).add(f"{cls.__module__}.{cls.__qualname__}")
-    assert {name: sorted(where) for name, where in by_name.items() if len(where) > 1} == {}
+            shape = json.dumps(cls.model_json_schema(), sort_keys=True, default=str)
+            by_name.setdefault(cls.__name__, {}).setdefault(shape, []).append(f"{cls.__module__}.{cls.__qualname__}")
+    # Same name and same shape is harmless; same name and different shapes is the bug.
+    clashes = {name: sorted(w for where in shapes.values() for w in where)
+               for name, shapes in by_name.items() if len(shapes) > 1}
+    assert clashes == {}
 
 
 # --- authentication ----------------------------------------------------------------------------------------------
