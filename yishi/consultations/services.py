@@ -724,7 +724,7 @@ def opinion_remove(*, actor: Any, topic: Topic | int, opinion_id: int) -> None:
         record(actor=actor, code="consultations.opinion.removed", subject=t, after={"opinion": opinion_id})
 
 
-def topic_submit_results(*, actor: Any, topic: Topic | int, sent_to_id: int, note: str = "") -> Topic:
+def topic_submit_results(*, actor: Any, topic: Topic | int, sent_to_id: int | None, note: str = "") -> Topic:
     """报送成果: the opinion list goes to the party committee / government of the room's level or one above it."""
     def apply(t: Topic) -> list[str]:
         unit = OrgUnit.objects.filter(pk=sent_to_id, is_active=True).first() if sent_to_id else None
