@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("YISHI_PLAIN_STATIC", "1")
 
-from yishi.settings import *  # noqa: E402,F403
-from yishi.settings import INSTALLED_APPS  # noqa: E402
+from yishi.settings import *  # noqa: F403
+from yishi.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "yishi.core.tests.sample"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.Argon2PasswordHasher"]

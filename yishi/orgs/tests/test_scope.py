@@ -28,5 +28,5 @@ def test_other_street_is_not_found(tree, street_a_staff, make_client, where):
     response = client.get(url)
     assert response.status_code == 404
     assert "威东" not in response.content.decode()
-    missing = f"/orgs/units/999999/" if where == "page" else "/api/org-units/999999"
+    missing = "/orgs/units/999999/" if where == "page" else "/api/org-units/999999"
     assert client.get(missing).status_code == 404
