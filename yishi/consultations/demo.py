@@ -46,7 +46,7 @@ from yishi.policy.services import workday_overrides
 
 from . import services as svc
 from .choices import ParticipantKind, RoomLevel, RoomMemberRole, TopicSource
-from .models import CatalogueItem, Room, RoomMember, Talent, Topic
+from .models import CatalogueItem, ResponsibilityItem, Room, RoomMember, Talent, Topic
 
 logger = logging.getLogger("yishi.demo")
 KEY_PREFIX = "demo-consultation-"
@@ -126,6 +126,11 @@ def _ensure_room(ctx: DemoContext, actor: User, *, name: str, level: str, unit: 
         people = _station_people(station)
         chair = next((p.user for p in people if p.role == "chair"), None) or next(
             (p.user for p in people if p.role == "cppcc_member"), None)
+        if chair is None and unit.parent_id is not None:
+            # A 委员之家 without a member in residence is chaired by a CPPCC member serving the street.
+            chair = User.objects.filter(roles__role="cppcc_member", roles__org_unit_id=unit.parent_id).order_by("username").first()
+            if chair is not None:
+                people.append(StationMember(station=station, user=chair, role="cppcc_member"))
         existing = set(RoomMember.objects.filter(room=room).values_list("user_id", flat=True))
         for p in people:
             if p.user_id in existing:
@@ -481,10 +486,12 @@ class Story:
     def _through_meeting(self, days_ago: float, *, room: str, by: str, party: str, title: str, text: str,
                          people: list[tuple[str, str]], appeals: list[Any] = ()) -> Topic:  # type: ignore[assignment]
         """A topic taken to 已形成意见 in ten working days: approved, participants, research, a meeting."""
-        t = self.topic(days_ago, room=room, by=by, source=TopicSource.PARTY, title=title, text=text)
-        if appeals:
-            self.at(days_ago, lambda: svc.topic_link_appeals(actor=self.u(by), topic=t, appeal_ids=[a.pk for a in appeals if a]),
-                    clock=time(11, 0))
+        if appeals:  # 民呼热点: made from the cluster of appeals
+            self.topics += 1
+            t = self.at(days_ago, lambda: svc.topic_from_appeals(actor=self.u(by), room=self.rooms[room], title=title,
+                                                                 description=text, appeal_ids=[a.pk for a in appeals]))
+        else:
+            t = self.topic(days_ago, room=room, by=by, source=TopicSource.PARTY, title=title, text=text)
         self.at(days_ago - 1, lambda: svc.topic_approve(actor=self.u(party), topic=t))
         self.at(days_ago - 2, lambda: self._invite(t, by, people))
         self.at(days_ago - 2, lambda: svc.topic_start_research(actor=self.u(by), topic=t), clock=time(15, 0))
@@ -586,10 +593,12 @@ class Story:
         organiser = self.u("district1")
         appeals.appeal_accept(actor=unit_user, appeal=appeal)
         appeals.appeal_contact(actor=unit_user, appeal=appeal, text="已与议事厅联系，明确任务要求和时限。")
-        self.raw(days_ago, lambda: appeals.appeal_submit_reply(actor=unit_user, appeal=appeal, text=reply), clock=time(16, 0))
-        self.raw(days_ago - 1, lambda: appeals.appeal_approve_reply(actor=organiser, appeal=appeal))
-        self.raw(days_ago - 1, lambda: appeals.appeal_callback(actor=organiser, appeal=appeal, resolution="resolved",
-                                                               satisfaction="satisfied", comment="任务已落实。"), clock=time(15, 0))
+        # On time (the reply approved by the task's deadline), whatever holidays fall in between.
+        replied = min(self.clock.day(days_ago, time(10, 0)), appeal.due_at - timedelta(hours=6))
+        self.replay.at(replied, lambda: appeals.appeal_submit_reply(actor=unit_user, appeal=appeal, text=reply))
+        self.replay.at(replied + timedelta(hours=2), lambda: appeals.appeal_approve_reply(actor=organiser, appeal=appeal))
+        self.replay.at(self.clock.after(replied, 1, time(15, 0)), lambda: appeals.appeal_callback(
+            actor=organiser, appeal=appeal, resolution="resolved", satisfaction="satisfied", comment="任务已落实。"))
 
 
 # --- the step ------------------------------------------------------------------------------------------------------
@@ -636,6 +645,7 @@ def reset_consultations(ctx: DemoContext) -> None:
     in_tree = Q(room__org_unit__path__startswith=district.path)
     topics = Topic.objects.filter(in_tree)
     topics.update(escalated_from=None)
+    ResponsibilityItem.objects.filter(topic__in=topics).delete()  # they protect the opinion items they came from
     ctx.deleted["consultation topics"] += topics.delete()[1].get("consultations.Topic", 0)
     rooms = Room.objects.filter(org_unit__path__startswith=district.path)
     rooms.update(parent=None)
