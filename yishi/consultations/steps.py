@@ -97,7 +97,10 @@ def loop_steps(topic: Topic, *, panel: Any = None, failures: Any = None, min_res
     # 5 consultation
     if topic.state in (S.DECIDED, S.SUBMITTED, S.IMPLEMENTING, S.EVALUATING, S.CLOSED) or (
             topic.state == S.ESCALATED and current > 5):
-        found.append((_("已形成协商意见（会议 %(n)s 次）") % {"n": meetings["total"]}, ""))
+        if meetings["total"]:
+            found.append((_("已形成协商意见（会议 %(n)s 次）") % {"n": meetings["total"]}, ""))
+        else:
+            found.append((_("已形成协商意见（线下会议，结果由组织者录入）"), ""))
     elif topic.state == S.NO_DECISION:
         found.append((_("会议 %(n)s 次") % {"n": meetings["total"]}, _("议而未决：需要再次协商")))
     elif meetings["total"]:
@@ -147,7 +150,9 @@ def loop_steps(topic: Topic, *, panel: Any = None, failures: Any = None, min_res
             status = "current"
         else:
             status = "todo"
-        result.append(LoopStep(number, str(name), status, artefact, missing if status != "done" or number == 1 else ""))
+        # What is missing matters where the topic stands (and for a platform without a chair), not further on.
+        shown = missing if status in ("current", "failed") or number == 1 else ""
+        result.append(LoopStep(number, str(name), status, artefact if status != "todo" else "", shown))
     return result
 
 

@@ -27,7 +27,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from yishi.core.errors import NotFound, PermissionDenied, YishiError
+from yishi.core.errors import NotFound, YishiError
 from yishi.core.permissions import can, get_rule, is_platform_admin, matching_grants
 from yishi.core.views_helpers import render_page_or_fragment, scoped_or_404, wants_fragment
 from yishi.orgs.models import OrgUnit
@@ -414,6 +414,7 @@ def _detail_context(request: HttpRequest, topic: Topic, *, failed: tuple[str, fo
     visible_appeals = appeal_list(user=user).values("pk")
     linked = list(topic.appeals.filter(pk__in=visible_appeals).select_related("category").order_by("received_at"))
     satisfaction = list(topic.satisfaction.select_related("user").order_by("created_at"))
+    meetings = list(topic.meetings.order_by("starts_at", "pk"))
     escalations = [t for t in topic.escalations.select_related("room") if can(user, "consultations.view", t)]
     transitions = [forms_by_verb[v] for v in topic_workflow.transitions if v in forms_by_verb]
     return {
@@ -422,7 +423,8 @@ def _detail_context(request: HttpRequest, topic: Topic, *, failed: tuple[str, fo
         "panel": panel, "failures": failures, "min_research": min_research,
         "participants": list(topic.participants.select_related("user", "talent", "handling_unit", "enterprise").order_by("kind", "pk")),
         "research": research, "review_notes": selectors.research_review_notes(topic) if research else {},
-        "meetings": list(topic.meetings.order_by("starts_at", "pk")),
+        "meetings": meetings,
+        "met_offline": not meetings and topic.state in (S.DECIDED, S.SUBMITTED, S.IMPLEMENTING, S.EVALUATING, S.CLOSED),
         "opinions": list(topic.opinion_items.select_related("motion").order_by("number")),
         "responsibilities": [{"item": r, "problem": problems.get(r.pk, "")} for r in responsibilities],
         "effects": list(topic.effects.select_related("responsibility", "author").order_by("created_at")),
@@ -465,9 +467,6 @@ def action(request: HttpRequest, topic_id: int, verb: str) -> HttpResponse:
             result = spec.run(request.user, topic, form.cleaned_data)
         except NotFound as exc:
             raise Http404 from exc
-        except PermissionDenied as exc:
-            _attach_error(form, exc)
-            status = exc.status
         except YishiError as exc:
             _attach_error(form, exc)
             status = exc.status
