@@ -133,6 +133,29 @@ def token_lookup(secret: str) -> ApiToken | None:
     return token
 
 
+# Staff may hand out only the roles beneath their own: a street officer names community staff, grid workers and
+# unit liaisons in the street, but never another street officer or district staff (that would widen their own
+# reach); district staff may give every role but platform administrator.
+_GRANTABLE_BY = {
+    Role.DISTRICT_STAFF: frozenset(Role.values) - {Role.PLATFORM_ADMIN},
+    Role.STREET_STAFF: frozenset({
+        Role.RESIDENT, Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.UNIT_LIAISON, Role.UNIT_HEAD,
+        Role.VOLUNTEER, Role.EXPERT,
+    }),
+}
+
+
+def _may_grant(actor: Any, role: str, org_unit: Any) -> bool:
+    from yishi.core.permissions import grants
+
+    for grant in grants(actor):
+        if grant.role in _GRANTABLE_BY and role in _GRANTABLE_BY[grant.role] and org_unit.path.startswith(grant.path):
+            # Never the same role over the very unit the actor holds it on (no peer of oneself).
+            if not (grant.role == role and grant.path == org_unit.path):
+                return True
+    return False
+
+
 def role_assign(*, actor: Any, user: User, role: str, org_unit: Any, **extra: Any) -> RoleAssignment:
     """Give ``user`` a role over ``org_unit``. The actor must manage users in that unit's subtree; the platform
     administrator role, which holds everywhere, only a platform administrator may give. Assigning a role the user
@@ -143,6 +166,8 @@ def role_assign(*, actor: Any, user: User, role: str, org_unit: Any, **extra: An
         require(actor, "accounts.manage_users", org_unit, visible_action="orgs.view_orgunit")
         if role == Role.PLATFORM_ADMIN and not is_platform_admin(actor):
             raise PermissionDenied()
+        if not is_platform_admin(actor) and not _may_grant(actor, role, org_unit):
+            raise PermissionDenied("不能授予与本人同级或更高的角色", "You cannot grant a role at or above your own", code="role_too_high")
     renewal = {"valid_until": None, "station": None, "sector": None, **extra, "is_active": True}
     renewal.pop("handling_unit", None)
     with transaction.atomic():

@@ -119,3 +119,27 @@ def test_argon2_is_the_first_password_hasher_in_production_settings():
     assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
     with override_settings(PASSWORD_HASHERS=production.PASSWORD_HASHERS):
         assert make_password("pw-Yishi-2026").startswith("argon2$argon2id$")
+
+
+def test_street_staff_cannot_raise_themselves_or_peers(tree, street_a_staff):
+    import pytest
+
+    from yishi.accounts.services import role_assign
+    from yishi.core.errors import PermissionDenied
+    from yishi.core.testing import make_user
+
+    other = make_user()
+    for role, unit in [("district_staff", tree.street_a), ("street_staff", tree.street_a), ("dispatcher", tree.community_a1)]:
+        with pytest.raises(PermissionDenied):
+            role_assign(actor=street_a_staff, user=street_a_staff, role=role, org_unit=unit)
+        with pytest.raises(PermissionDenied):
+            role_assign(actor=street_a_staff, user=other, role=role, org_unit=unit)
+    assignment = role_assign(actor=street_a_staff, user=other, role="community_staff", org_unit=tree.community_a1)
+    assert assignment.is_active
+
+
+def test_district_staff_may_grant_street_roles(tree, district_staff):
+    from yishi.accounts.services import role_assign
+    from yishi.core.testing import make_user
+
+    assert role_assign(actor=district_staff, user=make_user(), role="street_staff", org_unit=tree.street_b).is_active
