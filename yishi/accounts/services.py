@@ -136,7 +136,7 @@ def token_lookup(secret: str) -> ApiToken | None:
 # Staff may hand out only the roles beneath their own: a street officer names community staff, grid workers and
 # unit liaisons in the street, but never another street officer or district staff (that would widen their own
 # reach); district staff may give every role but platform administrator.
-_GRANTABLE_BY = {
+_GRANTABLE_BY: dict[str, frozenset[str]] = {
     Role.DISTRICT_STAFF: frozenset(Role.values) - {Role.PLATFORM_ADMIN},
     Role.STREET_STAFF: frozenset({
         Role.RESIDENT, Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.UNIT_LIAISON, Role.UNIT_HEAD,
