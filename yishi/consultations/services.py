@@ -447,7 +447,7 @@ def topic_link_appeals(*, actor: Any, topic: Topic | int, appeal_ids: Sequence[i
 
 
 def topic_support(*, actor: Any, topic: Topic | int) -> int:
-    """A resident of the room's area supports a proposed topic, once. Returns the number of supporters."""
+    """A resident of the room's area supports someone else's proposed topic, once. Returns the number of supporters."""
     if not getattr(actor, "is_authenticated", False):
         raise NotAuthenticated()
     with transaction.atomic():
@@ -455,6 +455,8 @@ def topic_support(*, actor: Any, topic: Topic | int) -> int:
         if not can(actor, "consultations.propose", obj):
             raise PermissionDenied("只有本议事室所在区域的群众可以附议", "Only residents of the room's area may support it",
                                    code="outside_area")
+        if obj.proposer_id == actor.pk:
+            raise Conflict("不能附议自己提出的议题", "You proposed this topic", code="own_topic")
         if obj.supports.filter(user=actor).exists():
             raise Conflict("您已附议过这个议题", "You already support this topic", code="already_supported")
         try:

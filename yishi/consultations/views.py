@@ -370,7 +370,7 @@ def _facts(user: Any, topic: Topic) -> dict[str, Any]:
         and topic.research.filter(state=ReviewState.SUBMITTED).exclude(author=user).exists(),
         "respond": can(user, "consultations.respond", topic),
         "evaluate": can(user, "consultations.evaluate", topic),
-        "may_support": can(user, "consultations.propose", topic),
+        "may_support": can(user, "consultations.propose", topic) and topic.proposer_id != user.pk,
         "supported": topic.supports.filter(user=user).exists(),
         "responded": topic.satisfaction.filter(user=user).exists(),
         "evaluated": topic.evaluations.filter(evaluator=user).exists(),

@@ -296,3 +296,22 @@ def test_tokens_need_the_write_scope_to_act(cw):
     refused = post(reader, f"{BASE}/topics/{topic.pk}/actions/approve", {}, **read)
     assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope"
     assert post(reader, f"{BASE}/topics/{topic.pk}/actions/approve", {}, **bearer(cw.party_a1, "write")).status_code == 200
+
+
+def test_call_meeting_with_its_details_schedules_the_online_room(cw):
+    pytest.importorskip("yishi.consultations.meetings")
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    topic = drive_topic(cw, S.RESEARCHING)
+    research = services.research_add(actor=cw.member, topic=topic, kind="note", title="调研", text="走访")
+    services.research_approve(actor=cw.party_a1, topic=topic, research_id=research.pk)
+    client = client_for(cw.community_staff)
+    url = f"{BASE}/topics/{topic.pk}/actions/call_meeting"
+    too_soon = post(client, url, {"mode": "online", "starts_at": timezone.now().isoformat(), "agenda": "议程"})
+    assert too_soon.status_code == 400 and too_soon.json()["field"] == "starts_at"
+    starts = timezone.now() + timedelta(days=3)
+    body = post(client, url, {"mode": "online", "starts_at": starts.isoformat(), "agenda": "一、通报；二、协商"}).json()
+    assert body["state"] == "meeting" and len(body["meetings"]) == 1
+    assert body["meetings"][0]["url"] == f"/consultations/meetings/{body['meetings'][0]['id']}/"

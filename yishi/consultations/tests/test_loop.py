@@ -359,6 +359,11 @@ def test_a_resident_supports_a_proposed_topic_once(cw):
     assert exc.value.code == "outside_area"
     with pytest.raises(NotAuthenticated):
         services.topic_support(actor=None, topic=topic)
+    own = services.topic_propose(actor=cw.resident, room=cw.home, source=TopicSource.RESIDENTS, title="楼道灯",
+                                 description="坏了")
+    with pytest.raises(Conflict) as exc:
+        services.topic_support(actor=cw.resident, topic=own)
+    assert exc.value.code == "own_topic"
     approved = drive_topic(cw, S.APPROVED)
     with pytest.raises(Conflict) as exc:
         services.topic_support(actor=cw.resident, topic=approved)
