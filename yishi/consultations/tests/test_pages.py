@@ -228,3 +228,20 @@ def test_research_review_and_task_unit_forms_on_the_page(cw):
     assert done.status_code == 302
     item.refresh_from_db()
     assert item.handling_unit == cw.tree.unit_water
+
+
+def test_the_topic_list_costs_the_same_queries_for_more_topics(cw):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    drive_topic(cw, S.NO_DECISION)
+    drive_topic(cw, S.PROPOSED)
+    client = client_for(cw.district_staff)
+    client.get("/consultations/")
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/consultations/").status_code == 200
+    for state in (S.CLOSED, S.SUBMITTED, S.APPROVED):
+        drive_topic(cw, state, room=cw.street_room)
+    with CaptureQueriesContext(connection) as more:
+        assert client.get("/consultations/").status_code == 200
+    assert len(more) == len(few) <= 15
