@@ -27,9 +27,9 @@ the demo district has none.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 import time_machine
@@ -48,7 +48,6 @@ from . import services as svc
 from .choices import ParticipantKind, RoomLevel, RoomMemberRole, TopicSource
 from .models import CatalogueItem, ResponsibilityItem, Room, RoomMember, Talent, Topic
 
-logger = logging.getLogger("yishi.demo")
 KEY_PREFIX = "demo-consultation-"
 
 CATALOGUE = [
@@ -169,8 +168,8 @@ def build_platform(ctx: DemoContext) -> dict[str, Room]:
         rooms["sector:06"] = _ensure_room(ctx, actor, name="医药卫生界委员之家", level=RoomLevel.SECTOR,
                                           unit=sector_station.org_unit, parent=rooms["district"], station=sector_station,
                                           sector=ctx.sector("06"))
-    for community_name, title, description, mandatory in CATALOGUE:
-        unit = ctx.community(community_name) if community_name else district
+    for where, title, description, mandatory in CATALOGUE:
+        unit = ctx.community(where) if where else district
         if not CatalogueItem.objects.filter(org_unit=unit, title=title).exists():
             svc.catalogue_item_create(actor=actor, org_unit=unit, title=title, description=description, mandatory=mandatory)
             ctx.created["catalogue items"] += 1
@@ -244,7 +243,7 @@ class Story:
         t = self.topic(6, room="直冲社区", by="resident1", source=TopicSource.RESIDENTS, title="直冲路菜市场周边早高峰拥堵",
                        text="每天早上七点到八点，菜市场门口电动车、三轮车乱停，学生上学和居民买菜都很挤，希望协商划定临时摊位和停车区。")
         for i, who in enumerate(["resident21"], start=1):
-            self.at(5 - i, lambda who=who: svc.topic_support(actor=self.u(who), topic=t))
+            self.at(5 - i, partial(svc.topic_support, actor=self.u(who), topic=t))
 
     def declined(self) -> None:
         t = self.topic(40, room="直冲社区", by="community1", source=TopicSource.PARTY, title="统一更换小区外墙涂料颜色",
@@ -428,16 +427,15 @@ class Story:
                 ("供电部门完成朝翠路两处路灯电源接驳", "现场勘察两处电源点可接驳，工期约两周。"),
                 ("住建部门加快朝翠路市政设施移交手续", "未移交是管养主体不明确的根源，不解决还会反复。"),
             ]:
-                self.at(d - 14, lambda text=text, why=why: svc.opinion_add(actor=self.u("district1"), topic=hall, text=text, rationale=why))
+                self.at(d - 14, partial(svc.opinion_add, actor=self.u("district1"), topic=hall, text=text, rationale=why))
         self.at(d - 14, lambda: svc.topic_submit_results(actor=self.u("district1"), topic=hall, sent_to_id=hall.room.org_unit_id,
                                                          note="报区委、区政府研究落实。"), clock=time(16, 0))
         items = list(hall.opinion_items.order_by("number"))
         tasks = [("urban", "开通朝翠路路灯并纳入城市照明日常维护", 20), ("power", "完成朝翠路路灯两处电源接驳", 10),
                  ("housing", "完成朝翠路市政设施移交手续", 15)]
         for (key, task, days), item in zip(tasks, items + items[-1:] * (len(tasks) - len(items)), strict=False):
-            self.at(d - 15, lambda key=key, task=task, days=days, item=item: svc.responsibility_add(
-                actor=self.u("district1"), topic=hall, opinion_item_id=item.pk, task=task,
-                handling_unit_id=self.unit(key).pk, working_days=days))
+            self.at(d - 15, partial(svc.responsibility_add, actor=self.u("district1"), topic=hall, opinion_item_id=item.pk,
+                                    task=task, handling_unit_id=self.unit(key).pk, working_days=days))
         self.at(d - 15, lambda: svc.topic_start_implementation(actor=self.u("district1"), topic=hall), clock=time(15, 0))
         self.at(d - 16, lambda: self._unit_replies(hall, "power", texts.CHAOCUI_STEPS["co_power"], days_ago=d - 26))
         self.at(d - 16, lambda: self._unit_replies(hall, "housing", texts.CHAOCUI_STEPS["co_housing"], days_ago=d - 33))
@@ -449,17 +447,16 @@ class Story:
             ("housing", "朝翠路市政设施已移交城管部门管养，管养责任明确。", "市政设施移交确认书"),
         ]:
             item = tasks_by_unit.get(self.unit(key).code)
-            self.at(d - 46, lambda text=text, evidence=evidence, item=item: svc.effect_add(
-                actor=self.u("district1"), topic=hall, text=text, evidence=evidence, responsibility_id=item.pk if item else None))
+            self.at(d - 46, partial(svc.effect_add, actor=self.u("district1"), topic=hall, text=text, evidence=evidence,
+                                    responsibility_id=item.pk if item else None))
         self.at(d - 46, lambda: svc.topic_start_evaluation(actor=self.u("district1"), topic=hall), clock=time(15, 0))
         for who, score, comment in [("member2", 5, "一个多月路灯就亮了，员工晚上下班安全多了。"),
                                     ("deputy10", 5, "网格里群众都很满意。"), ("resident9", 5, "感谢政协委员和各部门！")]:
-            self.at(d - 48, lambda who=who, score=score, comment=comment: svc.satisfaction_respond(
-                actor=self.u(who), topic=hall, score=score, comment=comment))
+            self.at(d - 48, partial(svc.satisfaction_respond, actor=self.u(who), topic=hall, score=score, comment=comment))
         residents = {a.submitter_id: a.submitter for a in hall.appeals.select_related("submitter") if a.submitter_id}
         for uid, resident in sorted(residents.items()):
             if not hall.satisfaction.filter(user_id=uid).exists() and not hall.participants.filter(user_id=uid).exists():
-                self.at(d - 49, lambda r=resident: svc.satisfaction_respond(actor=r, topic=hall, score=5, comment="路灯亮了，谢谢！"))
+                self.at(d - 49, partial(svc.satisfaction_respond, actor=resident, topic=hall, score=5, comment="路灯亮了，谢谢！"))
         self.at(d - 50, lambda: svc.evaluation_add(
             actor=self.u("evaluator"), topic=hall, organisation="江门市社会治理评估中心", score=92,
             report="三级协商平台上下联动：社区委员之家发现问题，两级上报后由区委员议事厅组织部门和委员实地调研、协商，"
@@ -539,7 +536,7 @@ class Story:
             return self.replay.at(tick[0], step)
 
         for p in hall.participants.all():
-            then(0.5, lambda p=p: m.meeting_check_in(actor=staff, meeting=meeting, participant=p))
+            then(0.5, partial(m.meeting_check_in, actor=staff, meeting=meeting, participant=p))
         then(20, lambda: m.meeting_open(actor=chair, meeting=meeting))
         motions = [
             ("由城管部门接管朝翠路路灯设施并负责开通和日常管养", "路灯杆已安装到位，缺的是管养主体和通电。",
@@ -552,16 +549,15 @@ class Story:
         ]
         voters = [self.u(name) for name in ("member2", "deputy10", "deputy11", "expert1")]
         for title, text, speeches in motions:
-            motion = then(3, lambda title=title, text=text: m.motion_open(actor=chair, meeting=meeting, title=title, text=text))
+            motion = then(3, partial(m.motion_open, actor=chair, meeting=meeting, title=title, text=text))
             for who, stance, said in speeches:
-                req = then(1, lambda who=who, stance=stance, motion=motion: m.floor_request(
-                    actor=self.u(who), meeting=meeting, motion=motion, stance=stance))
-                then(0.5, lambda req=req: m.floor_grant(actor=chair, meeting=meeting, request=req))
-                then(1.5, lambda req=req, who=who, said=said: m.speech_end(actor=self.u(who), meeting=meeting, request=req, text=said))
-            then(1, lambda motion=motion: m.vote_open(actor=chair, meeting=meeting, motion=motion))
+                req = then(1, partial(m.floor_request, actor=self.u(who), meeting=meeting, motion=motion, stance=stance))
+                then(0.5, partial(m.floor_grant, actor=chair, meeting=meeting, request=req))
+                then(1.5, partial(m.speech_end, actor=self.u(who), meeting=meeting, request=req, text=said))
+            then(1, partial(m.vote_open, actor=chair, meeting=meeting, motion=motion))
             for voter in voters:
-                then(0.5, lambda voter=voter, motion=motion: m.vote_cast(actor=voter, meeting=meeting, motion=motion, choice="yes"))
-            then(1, lambda motion=motion: m.vote_close(actor=chair, meeting=meeting, motion=motion))
+                then(0.5, partial(m.vote_cast, actor=voter, meeting=meeting, motion=motion, choice="yes"))
+            then(1, partial(m.vote_close, actor=chair, meeting=meeting, motion=motion))
         then(5, lambda: m.meeting_close(actor=chair, meeting=meeting))
         then(60, lambda: m.minutes_approve(actor=chair, meeting=meeting))
         self.last = tick[0]
