@@ -66,8 +66,8 @@ from .schemas import (
     TalentFilterIn,
     TalentIn,
     TalentOut,
-    TimelineEventOut,
     TopicDetailOut,
+    TopicEventOut,
     TopicFilterIn,
     TopicListOut,
     UnitIn,
@@ -173,7 +173,7 @@ def get_topic(request: HttpRequest, topic_id: int):
     return _detail(request, topic_id)
 
 
-@router.get(TOPIC + "/timeline", response={200: list[TimelineEventOut], **ERRORS}, auth=auth("read"))
+@router.get(TOPIC + "/timeline", response={200: list[TopicEventOut], **ERRORS}, auth=auth("read"))
 def get_timeline(request: HttpRequest, topic_id: int):
     """全过程记录：谁在何时做了什么（每一步的时间、操作人和理由）。"""
     return selectors.topic_timeline(_detail(request, topic_id))

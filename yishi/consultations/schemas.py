@@ -364,7 +364,7 @@ class EvaluationOut(Schema):
     created_at: datetime
 
 
-class ActionOut(Schema):
+class TopicActionOut(Schema):
     """A transition the current user may run now: ``POST /consultations/topics/{id}/actions/{name}``."""
 
     name: str
@@ -394,7 +394,7 @@ class TopicDetailOut(TopicListOut):
     effects: list[EffectOut]
     satisfaction: list[SatisfactionOut]
     evaluations: list[EvaluationOut]
-    actions: list[ActionOut]
+    actions: list[TopicActionOut]
 
     @staticmethod
     def resolve_escalated_to_ids(obj: Topic) -> list[int]:
@@ -454,7 +454,7 @@ class TopicDetailOut(TopicListOut):
         ]
 
 
-class TimelineEventOut(Schema):
+class TopicEventOut(Schema):
     seq: int
     at: datetime
     code: str
