@@ -130,6 +130,16 @@ def _ensure_room(ctx: DemoContext, actor: User, *, name: str, level: str, unit: 
             chair = User.objects.filter(roles__role="cppcc_member", roles__org_unit_id=unit.parent_id).order_by("username").first()
             if chair is not None:
                 people.append(StationMember(station=station, user=chair, role="cppcc_member"))
+        # The NPC deputies of the area sit in its room too: those scoped to the district or the street, or serving
+        # at the community's own liaison station.
+        deputies = User.objects.filter(roles__role="deputy", roles__is_active=True).order_by("username")
+        if unit.level == "community":
+            deputies = deputies.filter(roles__station__org_unit=unit)
+        elif level in (RoomLevel.DISTRICT, RoomLevel.STREET):
+            deputies = deputies.filter(roles__org_unit=unit)
+        else:
+            deputies = deputies.none()
+        people += [StationMember(station=station, user=d, role="deputy") for d in deputies.distinct()]
         existing = set(RoomMember.objects.filter(room=room).values_list("user_id", flat=True))
         for p in people:
             if p.user_id in existing:

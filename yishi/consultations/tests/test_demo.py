@@ -78,7 +78,10 @@ def test_the_three_level_platform(demo, db):
         assert room.members.filter(role="chair").count() == 1, room
         assert room.station is not None
     assert hall.members.get(role="chair").user.username == "demo_member1"
-    assert rooms.get(name="朝翠社区委员之家").members.filter(user__username="demo_member2").exists()
+    chaocui = rooms.get(name="朝翠社区委员之家")
+    assert chaocui.members.filter(user__username="demo_member2").exists()  # CPPCC members and NPC deputies sit in
+    assert chaocui.members.filter(user__username="demo_deputy10").exists()
+    assert hall.members.filter(user__roles__role="deputy").exists()
 
 
 def test_every_state_and_every_failure_mode(demo, db):
