@@ -55,7 +55,9 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
 
     def factory(viewport: dict[str, int] | None = None, locale: str = "zh-CN") -> Any:
         context = browser.new_context(viewport=viewport or DESKTOP, locale=locale, base_url=live_server.url)
-        context.set_default_timeout(10_000)
+        # Generous: pages that follow another browser's action by polling can lag when CI runs two workers and
+        # three browsers on two cores; a real failure still fails, only later.
+        context.set_default_timeout(30_000)
         contexts.append(context)
         return context.new_page()
 
