@@ -81,7 +81,7 @@ def test_chair_and_two_participants_speak_and_vote(new_page, screenshot, live_se
     assert 110 <= first <= 120
     p1.wait_for_function(
         "s => { const t = document.querySelector('[data-testid=timer] .clock').textContent.split(':');"
-        " return (+t[0]) * 60 + (+t[1]) < s; }", arg=first, timeout=5000,
+        " return (+t[0]) * 60 + (+t[1]) < s; }", arg=first, timeout=15_000,
     )
     assert p2.locator("[data-testid=timer]").get_attribute("role") == "timer"
     p2.wait_for_function("document.getElementById('room-announcer').textContent.includes('李明 正在发言（赞成）')")
