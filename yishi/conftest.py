@@ -76,7 +76,7 @@ def world(tree):
 
 
 # --- browser tests (see yishi/conftest_browser.py) ----------------------------------------------------------------
-from yishi.conftest_browser import browser, new_page, screenshot  # noqa: E402, F401
+from yishi.conftest_browser import browser, new_page, pytest_runtest_makereport, screenshot  # noqa: E402, F401
 
 # --- end browser tests ------------------------------------------------------------------------------------------------
 

@@ -48,8 +48,31 @@ def browser() -> Iterator[Any]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Any:
+    """Keep each phase's report on the test item so fixtures can tell, at teardown, whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def _describe_failure(name: str, pages: list[Any]) -> None:
+    """After a failed browser test: every open page's URL, its visible errors and notices, a screenshot and its HTML
+    (test-artifacts/failures/), so that a failure on CI names its cause instead of only "timeout"."""
+    folder = ARTIFACTS / "failures"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, page in enumerate(pages):
+        try:
+            messages = page.locator(".errorlist, .notice, [role=alert]").all_inner_texts()
+            print(f"\n[browser {i}] {page.url}\n  messages: {[m.strip() for m in messages if m.strip()]}")
+            page.screenshot(path=str(folder / f"{name}-{i}.png"), full_page=True)
+            (folder / f"{name}-{i}.html").write_text(page.content(), encoding="utf-8")
+        except Exception as exc:  # a closed or crashed page must not hide the test's own failure
+            print(f"\n[browser {i}] could not be described: {exc}")
+
+
 @pytest.fixture
-def new_page(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
+def new_page(browser: Any, live_server: Any, request: Any) -> Iterator[Callable[..., Any]]:
     """``new_page(viewport=PHONE, locale="zh-CN")`` opens a page in a fresh context (own cookies) on the live server."""
     contexts: list[Any] = []
 
@@ -62,6 +85,9 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
         return context.new_page()
 
     yield factory
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        _describe_failure(request.node.name, [page for context in contexts for page in context.pages])
     for context in contexts:
         context.close()
 
