@@ -79,7 +79,11 @@ class Appeal(models.Model):
     """One resident's request, from intake to archive."""
 
     tracking_code = models.CharField(_("查询码"), max_length=20, unique=True)
-    idempotency_key = models.CharField(_("幂等键"), max_length=80, unique=True, null=True, blank=True)
+    # A client's retry key, unique per caller: the signed-in user (or API token owner) who sent it, NULL for an
+    # anonymous caller. Keys of different callers never meet, so one client's key cannot return another's appeal.
+    # NULL (not "") means "no key", which the partial unique constraints below skip.
+    idempotency_key = models.CharField(_("幂等键"), max_length=80, null=True, blank=True)  # noqa: DJ001
+    idempotency_owner_id = models.BigIntegerField(_("幂等键所属用户ID"), null=True, blank=True, editable=False)
     external_ref = models.CharField(_("外部编号"), max_length=80, blank=True, db_index=True)
     channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
     nature = models.CharField(_("性质"), max_length=20, choices=Nature.choices)
@@ -162,7 +166,17 @@ class Appeal(models.Model):
             # Importing the same hotline record twice creates nothing twice.
             models.UniqueConstraint(
                 fields=["channel", "external_ref"], condition=~models.Q(external_ref=""), name="uniq_external_ref"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_owner_id", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False, idempotency_owner_id__isnull=False),
+                name="uniq_idempotency_key_per_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False, idempotency_owner_id__isnull=True),
+                name="uniq_idempotency_key_anonymous",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Value, When
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -251,18 +251,21 @@ def appeal_submit(
     Residents submit for themselves (anonymously when the area's policy allows); staff, grid workers and deputies
     enter one on a resident's behalf (``on_behalf``). A retried submission with the same ``idempotency_key``
     returns the appeal created the first time, marked ``replayed = True`` (the API answers 200 instead of 201).
+    Keys belong to their caller (the signed-in user or the API token's owner; anonymous callers share one space):
+    the same key from another caller is another appeal.
     """
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    same_key = Q(idempotency_key=idempotency_key, idempotency_owner_id=actor.pk if authenticated else None)
     if idempotency_key:
         if len(idempotency_key) > 80:
             raise _bad("idempotency_key", "幂等键过长", "Idempotency key too long", "too_long")
-        existing = Appeal.objects.filter(idempotency_key=idempotency_key).first()
+        existing = Appeal.objects.filter(same_key).first()
         if existing is not None:
             existing.replayed = True  # type: ignore[attr-defined]
             return existing
     if channel not in Channel.values:
         raise _bad("channel", "渠道无效", "Unknown channel")
     category, unit = _validate(data)
-    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     if on_behalf:
         require(actor, "appeals.enter", _Located(unit))
     elif not can(actor if authenticated else None, "appeals.submit", _Located(unit)):
@@ -279,6 +282,7 @@ def appeal_submit(
             appeal = Appeal(
                 tracking_code=_new_tracking_code(received_at),
                 idempotency_key=idempotency_key or None,
+                idempotency_owner_id=actor.pk if (idempotency_key and authenticated) else None,
                 external_ref=data.external_ref or "",
                 channel=channel,
                 nature=data.nature,
@@ -309,7 +313,7 @@ def appeal_submit(
                         appeal.save()
                     break
                 except IntegrityError:
-                    if idempotency_key and Appeal.objects.filter(idempotency_key=idempotency_key).exists():
+                    if idempotency_key and Appeal.objects.filter(same_key).exists():
                         raise
                     if data.external_ref and Appeal.objects.filter(channel=channel, external_ref=data.external_ref).exists():
                         raise
@@ -330,7 +334,7 @@ def appeal_submit(
             _sms_resident(appeal, f"【议事】您的诉求已受理，查询码 {appeal.tracking_code}。")
     except IntegrityError:
         if idempotency_key:
-            existing = Appeal.objects.filter(idempotency_key=idempotency_key).first()
+            existing = Appeal.objects.filter(same_key).first()
             if existing is not None:
                 existing.replayed = True  # type: ignore[attr-defined]
                 return existing

@@ -126,6 +126,29 @@ def test_retry_with_the_same_idempotency_key_returns_the_same_appeal(world):
     assert post_json(client, "/api/appeals", body(world)).status_code == 201  # no key: a new appeal each time
 
 
+def test_idempotency_keys_belong_to_their_caller(world):
+    """The same key from another client is another appeal: a key never returns someone else's appeal."""
+    neighbour = make_user("resident", world.tree.community_a1, username="neighbour")
+    mine = post_json(client_for(world.resident), "/api/appeals", body(world), **{"Idempotency-Key": "shared-key"})
+    theirs = post_json(client_for(neighbour), "/api/appeals", body(world, title="另一件诉求"), **{"Idempotency-Key": "shared-key"})
+    anonymous = post_json(Client(), "/api/appeals", body(world, title="匿名诉求"), **{"Idempotency-Key": "shared-key"})
+    assert (mine.status_code, theirs.status_code, anonymous.status_code) == (201, 201, 201)
+    assert len({mine.json()["id"], theirs.json()["id"], anonymous.json()["id"]}) == 3
+    assert Appeal.objects.get(pk=theirs.json()["id"]).title == "另一件诉求"
+    # Each caller's retry still finds its own appeal.
+    again = post_json(client_for(neighbour), "/api/appeals", body(world), **{"Idempotency-Key": "shared-key"})
+    assert again.status_code == 200 and again.json()["id"] == theirs.json()["id"]
+    again = post_json(Client(), "/api/appeals", body(world), **{"Idempotency-Key": "shared-key"})
+    assert again.status_code == 200 and again.json()["id"] == anonymous.json()["id"]
+    # Staff entering on a resident's behalf have their own keys too.
+    staff = services.appeal_submit(
+        actor=world.community_staff,
+        data=services.AppealInput(**_service_input(world)), idempotency_key="shared-key", on_behalf=True,
+    )
+    assert staff.pk not in {mine.json()["id"], theirs.json()["id"], anonymous.json()["id"]}
+    assert not getattr(staff, "replayed", False)
+
+
 def test_idempotency_key_too_long_names_the_header(world):
     response = post_json(client_for(world.resident), "/api/appeals", body(world), **{"Idempotency-Key": "k" * 81})
     assert response.status_code == 400
