@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django import forms
-from django.core.files.uploadedfile import UploadedFile
 from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from yishi.core.uploads import IMAGE_KINDS, FilesField, accept_attribute
 from yishi.orgs.choices import OrgLevel
 from yishi.orgs.models import HandlingUnit, OrgUnit
 
@@ -35,26 +35,12 @@ RESIDENT_SATISFACTION = [c for c in Satisfaction.choices if c[0] != Satisfaction
 
 # --- widgets and fields -----------------------------------------------------------------------------------------
 
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class PhotosField(forms.FileField):
-    """Several image files under one name. Size, count and "is it really an image" are the service's checks
-    (``validate_photos``), so that pages and API give the same answers."""
-
-    widget = MultipleFileInput
+class PhotosField(FilesField):
+    """Several image files under one name; ``validate_photos`` checks them in the service."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
+        kwargs.setdefault("accept", accept_attribute(IMAGE_KINDS))
         super().__init__(**kwargs)
-        self.widget.attrs.setdefault("accept", "image/jpeg,image/png,image/gif,image/webp")
-
-    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(item, initial) for item in data if item]
-        return [single(data, initial)] if data else []
 
 
 class FastSelect(forms.Select):

@@ -20,6 +20,7 @@ from yishi.accounts.models import User
 from yishi.audit.services import record
 from yishi.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from yishi.core.permissions import can, require
+from yishi.core.uploads import IMAGE_KINDS, UploadRules, validate_uploads
 from yishi.core.workflow import run_transition
 from yishi.notifications.services import notify
 from yishi.orgs.models import HandlingUnit, OrgUnit
@@ -64,7 +65,6 @@ from .models import (
 from .workflow import appeal_workflow
 
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -111,26 +111,14 @@ def _district_of(unit: OrgUnit) -> OrgUnit | None:
 
 
 def validate_photos(photos: Sequence[UploadedFile], unit: OrgUnit | None, field_name: str = "photos") -> None:
-    from PIL import Image, UnidentifiedImageError
-
-    max_count = int(policy_value("appeals.photo_max_count", unit))
-    max_bytes = int(policy_value("appeals.photo_max_bytes", unit))
-    if len(photos) > max_count:
-        raise _bad(field_name, f"最多上传 {max_count} 张照片", f"At most {max_count} photos", "too_many_photos")
-    for photo in photos:
-        if photo.size is None or photo.size > max_bytes:
-            raise _bad(field_name, f"照片不能超过 {max_bytes // 1024 // 1024} MB", "Photo too large", "photo_too_large")
-        try:
-            photo.seek(0)
-            with Image.open(photo) as img:
-                img.verify()
-                kind = img.format
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise _bad(field_name, f"“{photo.name}”不是有效的图片", f"{photo.name} is not an image", "not_an_image") from exc
-        if kind not in IMAGE_TYPES:
-            raise _bad(field_name, "仅支持 JPEG、PNG、GIF、WEBP 图片", "Only JPEG, PNG, GIF or WEBP images", "not_an_image")
-        photo.seek(0)
-        photo.content_type = IMAGE_TYPES[kind]
+    """Count and size from the area's policy profile; each photo must decode as a JPEG, PNG, GIF or WEBP image."""
+    rules = UploadRules(
+        max_count=int(policy_value("appeals.photo_max_count", unit)),
+        max_bytes=int(policy_value("appeals.photo_max_bytes", unit)),
+        kinds=IMAGE_KINDS, noun="照片", noun_en="photo", measure="张", kind_noun="图片",
+        too_many_code="too_many_photos", too_large_code="photo_too_large", wrong_kind_code="not_an_image",
+    )
+    validate_uploads(photos, rules, field=field_name)
 
 
 def _upload_name(photo: UploadedFile) -> str:

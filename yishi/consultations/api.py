@@ -18,16 +18,17 @@ the ``write`` scope (or the browser session); reads need ``read``; rooms and the
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import File, Form, Query, Router, UploadedFile
 
 from yishi.core.api_auth import PUBLIC, auth
 from yishi.core.pagination import Page, paginate
 from yishi.core.schemas import ERRORS
 
 from . import selectors, services
+from .downloads import attachment_response
 from .schemas import (
     CallMeetingIn,
     CatalogueFilterIn,
@@ -74,6 +75,12 @@ from .schemas import (
 )
 
 router = Router(tags=["consultations 有事好商量"])
+if TYPE_CHECKING:
+    # Optional with a None default for the type checker only: at runtime the published schema is built from this
+    # annotation, and an Optional list would advertise "null" and lose the file picker (as in the appeals API).
+    AttachmentFiles = File[list[UploadedFile] | None]
+else:
+    AttachmentFiles = File[list[UploadedFile]]
 TOPIC = "/consultations/topics/{int:topic_id}"
 DETAIL = {200: TopicDetailOut, **ERRORS}
 
@@ -332,6 +339,23 @@ def add_research(request: HttpRequest, topic_id: int, payload: ResearchIn):
     """商前调研：提交调研笔记、实地走访、政策梳理或问卷座谈记录（待审核）。"""
     return 201, services.research_add(actor=request.user, topic=_visible(request, topic_id), kind=payload.kind,
                                       title=payload.title, text=payload.text)
+
+
+@router.post(TOPIC + "/research/with-files", response={201: ResearchOut, **ERRORS}, auth=auth("write"))
+def add_research_with_files(request: HttpRequest, topic_id: int, payload: Form[ResearchIn], attachments: AttachmentFiles = None):
+    """提交带附件的调研记录（multipart/form-data：字段同上，附件为 ``attachments``，可多个）。附件个数、大小和类型
+    （PDF、Word、Excel、PowerPoint、图片）以政策配置为准，不合格时整份记录不保存，错误指明 ``attachments``。"""
+    return 201, services.research_add(actor=request.user, topic=_visible(request, topic_id), kind=payload.kind,
+                                      title=payload.title, text=payload.text, attachments=attachments or [])
+
+
+@router.get(TOPIC + "/research/{int:research_id}/attachments/{int:attachment_id}", response={200: None, **ERRORS},
+            auth=auth("read"), url_name="consultations_research_attachment")
+def download_research_attachment(request: HttpRequest, topic_id: int, research_id: int, attachment_id: int):
+    """下载调研附件（仅能查看该议题的用户；其他人得到 404）。"""
+    item = selectors.research_attachment_get(user=request.user, topic_id=topic_id, research_id=research_id,
+                                             pk=attachment_id)
+    return attachment_response(item)
 
 
 @router.post(TOPIC + "/research/{int:research_id}/approve", response={200: ResearchOut, **ERRORS}, auth=auth("write"))

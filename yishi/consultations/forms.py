@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yishi.accounts.models import User
 from yishi.appeals.forms import FastSelect, RadioCards, choice_field
+from yishi.core.uploads import FilesField, accept_attribute, human_size, kinds_label
 from yishi.orgs.models import Enterprise, HandlingUnit, OrgUnit
 
 from .choices import ParticipantKind, ResearchKind, RoomLevel, RoomMemberRole, TopicSource, TopicState
@@ -187,6 +188,19 @@ class ResearchForm(forms.Form):
     kind = forms.ChoiceField(label=_("类型"), choices=ResearchKind.choices)
     title = forms.CharField(label=_("标题"), max_length=150)
     text = forms.CharField(label=_("内容"), max_length=10000, widget=_textarea(5))
+    attachments = FilesField(label=_("附件"))
+
+    def __init__(self, *args: Any, topic: Topic | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if topic is not None:
+            from .services import research_upload_rules
+
+            rules = research_upload_rules(topic)
+            field = self.fields["attachments"]
+            field.widget.attrs["accept"] = accept_attribute(rules.kinds)
+            field.help_text = _("可选，最多 %(n)d 个，每个不超过 %(size)s；支持 %(kinds)s") % {
+                "n": rules.max_count, "size": human_size(rules.max_bytes), "kinds": kinds_label(rules.kinds),
+            }
 
 
 class ResearchReviewForm(forms.Form):

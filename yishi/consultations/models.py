@@ -175,13 +175,13 @@ class Participant(models.Model):
 
 
 class ResearchRecord(models.Model):
-    """商前调研: research notes, site visits, policy findings; approved before a meeting can be called."""
+    """商前调研: research notes, site visits, policy findings, with their attachments; approved before a meeting can
+    be called."""
 
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="research")
     kind = models.CharField(_("类型"), max_length=20, choices=ResearchKind.choices)
     title = models.CharField(_("标题"), max_length=150)
     text = models.TextField(_("内容"))
-    attachment = models.FileField(_("附件"), upload_to="research/%Y/%m/", blank=True)
     author = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
     state = models.CharField(_("状态"), max_length=20, choices=ReviewState.choices, default=ReviewState.SUBMITTED)
     reviewed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -192,6 +192,27 @@ class ResearchRecord(models.Model):
         verbose_name = _("调研记录")
         verbose_name_plural = _("调研记录")
         ordering = ["created_at", "id"]
+
+
+class ResearchAttachment(models.Model):
+    """A file of a research record (photos of the site, the policy text, survey tables). Served only through the
+    topic's download view, to those who may see the topic; never a public media URL."""
+
+    research = models.ForeignKey(ResearchRecord, verbose_name=_("调研记录"), on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("文件"), upload_to="consultations/research/%Y/%m/")
+    name = models.CharField(_("文件名"), max_length=200)
+    content_type = models.CharField(_("文件类型"), max_length=120)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    uploaded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("调研附件")
+        verbose_name_plural = _("调研附件")
+        ordering = ["research", "id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Meeting(models.Model):

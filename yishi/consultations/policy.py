@@ -13,3 +13,6 @@ declare("consultations.task_default_working_days", "int", "责任清单默认办
 declare("consultations.regression_window_days", "int", "闭环后同类诉求复发观察期（天）")
 declare("consultations.regression_threshold", "int", "复发判定：观察期内同类诉求件数")
 declare("consultations.required_participant_kinds", "list", "代表性面板：应当到场的主体类别")
+declare("consultations.attachment_max_bytes", "int", "调研附件单个文件最大字节数")
+declare("consultations.attachment_max_count", "int", "每份调研记录最多附件数")
+declare("consultations.attachment_kinds", "list", "调研附件允许的文件类型（pdf、docx、xlsx、pptx、jpeg、png、gif、webp）")

@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from django.urls import reverse
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
@@ -277,6 +278,21 @@ class RepresentativenessOut(Schema):
     complete: bool
 
 
+class ResearchAttachmentOut(Schema):
+    """A research attachment; ``url`` downloads it (``GET``, read scope, only for those who may see the topic)."""
+
+    id: int
+    name: str
+    content_type: str
+    size: int
+    created_at: datetime
+    url: str
+
+    @staticmethod
+    def resolve_url(obj: Any) -> str:
+        return reverse("api:consultations_research_attachment", args=[obj.research.topic_id, obj.research_id, obj.pk])
+
+
 class ResearchOut(Schema):
     id: int
     kind: str
@@ -287,6 +303,11 @@ class ResearchOut(Schema):
     reviewed_by_id: int | None
     reviewed_at: datetime | None
     created_at: datetime
+    attachments: list[ResearchAttachmentOut]
+
+    @staticmethod
+    def resolve_attachments(obj: Any) -> Any:
+        return obj.attachments.all()
 
 
 class MeetingOut(Schema):
@@ -417,7 +438,7 @@ class TopicDetailOut(TopicListOut):
 
     @staticmethod
     def resolve_research(obj: Topic) -> Any:
-        return obj.research.order_by("created_at", "pk")
+        return obj.research.prefetch_related("attachments").order_by("created_at", "pk")
 
     @staticmethod
     def resolve_meetings(obj: Topic) -> Any:

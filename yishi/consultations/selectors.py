@@ -52,6 +52,7 @@ from .models import (
     CatalogueItem,
     Meeting,
     Motion,
+    ResearchAttachment,
     ResponsibilityItem,
     Room,
     RoomMember,
@@ -384,6 +385,16 @@ def topic_get(*, user: Any, pk: int) -> Topic:
         "approved_by", "results_sent_to",
     )
     return get_scoped_or_404(qs, user, "consultations.view", pk=pk)
+
+
+def research_attachment_get(*, user: Any, topic_id: int, research_id: int, pk: int) -> ResearchAttachment:
+    """An attachment of a research record of a topic the user may see; not found otherwise (or when the ids do not
+    belong together), exactly like a missing one."""
+    topic = topic_get(user=user, pk=topic_id)
+    found = ResearchAttachment.objects.filter(pk=pk, research_id=research_id, research__topic=topic).first()
+    if found is None:
+        raise NotFound()
+    return found
 
 
 def topic_timeline(topic: Topic) -> QuerySet[AuditEvent]:

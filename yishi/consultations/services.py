@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.urls import reverse
@@ -35,6 +36,7 @@ from yishi.core.errors import (
     TransitionNotAllowed,
 )
 from yishi.core.permissions import can, require
+from yishi.core.uploads import UploadRules, upload_name, validate_uploads
 from yishi.core.workflow import run_transition
 from yishi.notifications.services import notify
 from yishi.orgs.models import Enterprise, HandlingUnit, OrgUnit, Sector, Station
@@ -61,6 +63,7 @@ from .models import (
     Motion,
     OpinionItem,
     Participant,
+    ResearchAttachment,
     ResearchRecord,
     ResponsibilityItem,
     Room,
@@ -581,18 +584,38 @@ def topic_start_research(*, actor: Any, topic: Topic | int) -> Topic:
     return run_transition(topic_workflow, topic, "start_research", actor=actor)
 
 
-def research_add(*, actor: Any, topic: Topic | int, kind: str, title: str, text: str) -> ResearchRecord:
-    """A research note, site visit, policy finding or survey; it counts once reviewed and approved."""
+def research_upload_rules(topic: Topic) -> UploadRules:
+    """How many research attachments, how large and of which kinds, from the room's policy profile."""
+    unit = topic.room.org_unit
+    return UploadRules(
+        max_count=int(policy_value("consultations.attachment_max_count", unit)),
+        max_bytes=int(policy_value("consultations.attachment_max_bytes", unit)),
+        kinds=tuple(policy_value("consultations.attachment_kinds", unit)), noun="附件", noun_en="attachment",
+    )
+
+
+def research_add(*, actor: Any, topic: Topic | int, kind: str, title: str, text: str,
+                 attachments: Sequence[UploadedFile] = ()) -> ResearchRecord:
+    """A research note, site visit, policy finding or survey, with its attachments (count, size and kinds from the
+    room's policy profile, checked before anything is written); it counts once reviewed and approved."""
     if kind not in ResearchKind.values:
         raise _bad("kind", "调研类型无效", "Unknown research kind", "invalid_choice")
     title = _text(title, "title", 150, label="标题")
     text = _text(text, "text", 10000, label="内容")
+    files = list(attachments or ())
     with transaction.atomic():
         t = _locked_topic(actor, topic, "consultations.research", RESEARCH_STATES)
+        validate_uploads(files, research_upload_rules(t), field="attachments")
         item = ResearchRecord.objects.create(topic=t, kind=kind, title=title, text=text, author=actor,
                                              state=ReviewState.SUBMITTED)
+        stored = [
+            ResearchAttachment.objects.create(research=item, file=f, name=upload_name(f), size=f.size or 0,
+                                              content_type=f.content_type or "application/octet-stream", uploaded_by=actor)
+            for f in files
+        ]
         record(actor=actor, code="consultations.research.submitted", subject=t,
-               after={"research": item.pk, "kind": kind, "title": title})
+               after={"research": item.pk, "kind": kind, "title": title,
+                      "attachments": [{"id": a.pk, "name": a.name, "size": a.size} for a in stored]})
         notify(recipients=party_approvers_of(t.room), kind="consultations.research_submitted",
                title=f"调研记录待审核：{t.title}", body=title, url=topic_url(t))
     return item
@@ -989,9 +1012,15 @@ def topic_escalate(*, actor: Any, topic: Topic | int, reason: str) -> Topic:
         for p in t.participants.all():
             Participant.objects.create(topic=new, kind=p.kind, user=p.user, name=p.name, talent=p.talent,
                                        handling_unit=p.handling_unit, enterprise=p.enterprise, can_vote=p.can_vote)
-        for r in t.research.all():
-            ResearchRecord.objects.create(topic=new, kind=r.kind, title=r.title, text=r.text, attachment=r.attachment,
-                                          author=r.author, state=r.state, reviewed_by=r.reviewed_by, reviewed_at=r.reviewed_at)
+        for r in t.research.prefetch_related("attachments"):
+            copy = ResearchRecord.objects.create(topic=new, kind=r.kind, title=r.title, text=r.text, author=r.author,
+                                                 state=r.state, reviewed_by=r.reviewed_by, reviewed_at=r.reviewed_at)
+            # The copies share the stored files (Yishi never removes a stored file, so neither row outlives it).
+            ResearchAttachment.objects.bulk_create([
+                ResearchAttachment(research=copy, file=a.file.name, name=a.name, content_type=a.content_type,
+                                   size=a.size, uploaded_by_id=a.uploaded_by_id)
+                for a in r.attachments.all()
+            ])
         new.appeals.set(t.appeals.all())
         TopicSupport.objects.bulk_create([TopicSupport(topic=new, user_id=uid) for uid in t.supports.values_list("user_id", flat=True)])
         for w in t.written_opinions.all():

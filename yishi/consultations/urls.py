@@ -14,4 +14,5 @@ urlpatterns = [
     path("supervision/", views.supervision, name="supervision"),
     path("topics/<int:topic_id>/", views.topic_detail, name="topic"),
     path("topics/<int:topic_id>/actions/<str:verb>/", views.action, name="action"),
+    path("topics/<int:topic_id>/files/<int:attachment_id>/", views.research_attachment, name="research_file"),
 ]

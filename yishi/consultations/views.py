@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import Promise
@@ -36,7 +36,8 @@ from yishi.policy.services import policy_value
 from . import forms as f
 from . import selectors, services
 from .choices import MotionOutcome, ReviewState, RoomLevel, TopicSource, TopicState
-from .models import Motion, Topic
+from .downloads import attachment_response
+from .models import Motion, ResearchAttachment, Topic
 from .steps import loop_steps, timeline
 from .workflow import topic_workflow
 
@@ -301,7 +302,7 @@ def _kwargs(verb: str, topic: Topic, facts: dict[str, Any]) -> dict[str, Any]:
         return {"topic": topic}
     if verb == "invite":
         return {"topic": topic, "people": facts["people"](), "talents": facts["talents"]()}
-    if verb in ("opinion", "set_unit", "effect"):
+    if verb in ("opinion", "set_unit", "effect", "research"):
         return {"topic": topic}
     if verb == "responsibility":
         return {"topic": topic, "default_days": facts["default_days"]}
@@ -332,7 +333,7 @@ ACTIONS: dict[str, Action] = {
         offered=lambda x: x["manage"] and x["state"] in Sv.INVITE_STATES, done=_("已邀请参与主体")),
     "remove_participant": Action(f.RemoveParticipantForm, lambda u, t, d: Sv.participant_remove(actor=u, topic=t, participant_id=d["participant"]),
                                  offered=lambda x: x["manage"] and x["state"] in Sv.INVITE_STATES, tone="danger", done=_("已移除参与主体")),
-    "research": Action(f.ResearchForm, lambda u, t, d: Sv.research_add(actor=u, topic=t, kind=d["kind"], title=d["title"], text=d["text"]),
+    "research": Action(f.ResearchForm, lambda u, t, d: Sv.research_add(actor=u, topic=t, kind=d["kind"], title=d["title"], text=d["text"], attachments=d["attachments"]),
                        offered=lambda x: x["research"] and x["state"] in Sv.RESEARCH_STATES, done=_("已提交调研记录")),
     "approve_research": Action(f.ResearchReviewForm, lambda u, t, d: Sv.research_approve(actor=u, topic=t, research_id=d["research"], note=d["note"]),
                                offered=lambda x: x["review"], done=_("调研记录已通过")),
@@ -408,7 +409,7 @@ def _detail_context(request: HttpRequest, topic: Topic, *, failed: tuple[str, fo
     panel = selectors.representativeness(topic)
     failures = selectors.topic_failures(topic)
     min_research = int(policy_value("consultations.min_research_records", topic.room.org_unit))
-    research = list(topic.research.select_related("author", "reviewed_by").order_by("created_at", "pk"))
+    research = list(topic.research.select_related("author", "reviewed_by").prefetch_related("attachments").order_by("created_at", "pk"))
     responsibilities = list(topic.responsibilities.select_related("handling_unit", "appeal", "opinion_item").order_by("pk"))
     problems = {p.item.pk: p.reason for p in failures.not_done}
     visible_appeals = appeal_list(user=user).values("pk")
@@ -460,7 +461,7 @@ def action(request: HttpRequest, topic_id: int, verb: str) -> HttpResponse:
     if spec is None:
         raise Http404
     facts = _facts(request.user, topic) if verb in ("invite", "responsibility") else {}
-    form = spec.form(request.POST, prefix=verb, **_kwargs(verb, topic, facts))
+    form = spec.form(request.POST, request.FILES, prefix=verb, **_kwargs(verb, topic, facts))
     status = 400
     if form.is_valid():
         try:
@@ -486,3 +487,13 @@ def action(request: HttpRequest, topic_id: int, verb: str) -> HttpResponse:
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@login_required
+def research_attachment(request: HttpRequest, topic_id: int, attachment_id: int) -> FileResponse:
+    """A research attachment, to those who may see the topic (404 to anyone else), never a public media URL."""
+    topic = _get_topic(request.user, topic_id)
+    item = ResearchAttachment.objects.filter(pk=attachment_id, research__topic=topic).first()
+    if item is None:
+        raise Http404
+    return attachment_response(item)
