@@ -1,25 +1,18 @@
 from typing import Any
 
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_migrate, post_save
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
-def _sync(sender: Any, **kwargs: Any) -> None:
+def _sync(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from django.db import connections
+
+    from .cache import install_triggers
     from .services import sync_shipped_profiles
 
+    install_triggers(connections[using])
     sync_shipped_profiles()
-
-
-def _forget_overrides(sender: Any, **kwargs: Any) -> None:
-    from django.db import transaction
-
-    from .services import forget_workday_overrides
-
-    forget_workday_overrides()
-    # Again once the change is visible to others: a request reading the calendar before the commit would
-    # otherwise cache the old overrides for the whole cache lifetime.
-    transaction.on_commit(forget_workday_overrides)
 
 
 class PolicyConfig(AppConfig):
@@ -41,7 +34,6 @@ class PolicyConfig(AppConfig):
                     if exc.name != f"{config.name}.policy":
                         raise
         post_migrate.connect(_sync, sender=self, dispatch_uid="yishi.policy.sync")
-        from .models import WorkdayOverride
+        from .cache import connect_signals
 
-        post_save.connect(_forget_overrides, sender=WorkdayOverride, dispatch_uid="yishi.policy.wd.save")
-        post_delete.connect(_forget_overrides, sender=WorkdayOverride, dispatch_uid="yishi.policy.wd.delete")
+        connect_signals()

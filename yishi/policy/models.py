@@ -71,3 +71,19 @@ class WorkdayOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {'工作日' if self.is_workday else '休息日'}"
+
+
+class PolicyGeneration(models.Model):
+    """One row whose ``token`` changes, in the same transaction, whenever the reference data that services cache
+    in-process changes: profiles, the org tree, handling units, the category catalogue, routing rules, the
+    calendar's overrides. Database triggers on those tables set a new random token (migration 0002), so every
+    writer — services, admin, shell, raw SQL — invalidates every process's cache (``yishi.policy.cache``)."""
+
+    token = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("配置缓存代次")
+        verbose_name_plural = _("配置缓存代次")
+
+    def __str__(self) -> str:
+        return str(self.token)

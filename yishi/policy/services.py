@@ -7,43 +7,54 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from yishi.core.errors import InvalidInput, NotFound
 
-from . import workdays
+from . import cache, workdays
 from .models import PolicyProfile, PolicyProfileVersion, WorkdayOverride
 from .registry import PARAMETERS
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "profiles"
-_OVERRIDES_CACHE_KEY = "yishi:workday-overrides:v1"
 _MISSING = object()
 
 
 def default_profile() -> PolicyProfile:
-    profile = PolicyProfile.objects.filter(is_default=True).first()
+    profile = cache.cached("policy.default_profile", None, lambda: PolicyProfile.objects.filter(is_default=True).first())
     if profile is None:
         raise NotFound("没有默认的政策配置", "No default policy profile", code="no_policy_profile")
     return profile
 
 
 def effective_profile(unit: Any = None) -> PolicyProfile:
-    """The profile chosen by ``unit`` or its nearest ancestor, else the default profile."""
-    if unit is not None:
-        from yishi.orgs.models import OrgUnit
+    """The profile chosen by ``unit`` or its nearest ancestor, else the default profile. Cached per unit in-process
+    (``yishi.policy.cache``): a profile, the tree or a unit's choice changing invalidates it everywhere."""
+    with cache.pinned():
+        if unit is None or unit.pk is None:
+            return _chosen_profile(unit) or default_profile()
+        chosen = cache.cached("policy.profile_of_unit", unit.pk, lambda: _chosen_profile(unit))
+        return chosen or default_profile()
 
-        ids = unit.ancestor_ids or [unit.pk]
-        chosen = (
-            OrgUnit.objects.filter(pk__in=ids, policy_profile__isnull=False)
-            .select_related("policy_profile")
-            .order_by("-depth")
-            .first()
-        )
-        if chosen is not None:
-            return chosen.policy_profile  # type: ignore[return-value]
-    return default_profile()
+
+def _chosen_profile(unit: Any) -> PolicyProfile | None:
+    """The profile chosen by ``unit`` or its nearest ancestor (as the tree stands in the database), or None."""
+    if unit is None:
+        return None
+    from yishi.orgs.models import OrgUnit
+
+    path = unit.path
+    if unit.pk is not None:
+        # The caller's copy may predate a move; the cache must hold what the tree says now.
+        path = OrgUnit.objects.filter(pk=unit.pk).values_list("path", flat=True).first() or path
+    ids = [int(p) for p in path.strip("/").split("/") if p] or [unit.pk]
+    chosen = (
+        OrgUnit.objects.filter(pk__in=ids, policy_profile__isnull=False)
+        .select_related("policy_profile")
+        .order_by("-depth")
+        .first()
+    )
+    return chosen.policy_profile if chosen is not None else None
 
 
 def policy_value(key: str, unit: Any = None, *, default: Any = _MISSING, profile: PolicyProfile | None = None) -> Any:
@@ -156,15 +167,13 @@ def sync_shipped_profiles() -> None:
 # --- calendar -------------------------------------------------------------------------------------------------
 
 def workday_overrides() -> dict[date, bool]:
-    cached = cache.get(_OVERRIDES_CACHE_KEY)
-    if cached is None:
-        cached = {row.date: row.is_workday for row in WorkdayOverride.objects.all()}
-        cache.set(_OVERRIDES_CACHE_KEY, cached, 300)
-    return cached
+    """The operators' corrections to the calendar, cached in-process like the profiles."""
+    return cache.cached("policy.workday_overrides", None, lambda: dict(WorkdayOverride.objects.values_list("date", "is_workday")))
 
 
 def forget_workday_overrides() -> None:
-    cache.delete(_OVERRIDES_CACHE_KEY)
+    """Drop this process's cached reference data (other processes see the change through the generation token)."""
+    cache.forget()
 
 
 def limit_for(key: str, unit: Any = None, *, profile: PolicyProfile | None = None) -> workdays.Limit:
