@@ -9,6 +9,10 @@
   breaches are 409 with a stable code: ``already_voted``, ``voting_closed``, ``voting_not_open``, ``speech_limit``,
   ``already_waiting``, ``motion_live``, ``speaker_on_floor``, ``no_quorum``, ``not_checked_in``…; a floor request
   without a stance is 422 with ``field: "stance"``.
+* Before it starts, the chair or the room's organisers ``reschedule`` a meeting (the notice rule applies to the new
+  time: 400 ``notice_too_short`` on ``starts_at``) or ``cancel`` it with a reason; once it has started or ended
+  both are 409 (``meeting_open``, ``meeting_closed``, ``meeting_cancelled``). A topic whose meeting was cancelled
+  gets the next one through ``POST /meetings`` again.
 * ``GET /meetings/{id}/minutes`` and ``GET /meetings/{id}/opinions`` give the minutes (draft or approved) and the
   written opinions.
 """
@@ -99,6 +103,15 @@ class MeetingOpinionIn(Schema):
     text: Text = Field(..., max_length=2000)
 
 
+class MeetingRescheduleIn(Schema):
+    starts_at: datetime = Field(..., description="新的开始时间；自现在起须至少提前通知天数（政策配置）")
+    reason: Text = Field("", max_length=2000, description="改期理由（通知参与者）")
+
+
+class MeetingCancelIn(Schema):
+    reason: Text = Field(..., max_length=2000, description="取消理由（通知参与者）")
+
+
 class MeetingMinutesApproveIn(Schema):
     text: Text | None = Field(None, max_length=50_000, description="修改后的纪要全文；为空即审定草稿原文")
 
@@ -119,6 +132,8 @@ class MeetingDetailOut(Schema):
     closed_at: datetime | None
     quorum_met: bool | None
     minutes_approved_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str
     warnings: list[str] = []
 
     @staticmethod
@@ -187,6 +202,9 @@ class MeetingInfoOut(Schema):
     quorum_met: bool | None
     minutes_ready: bool
     minutes_approved: bool
+    notice_sent_at: datetime
+    cancelled_at: datetime | None
+    cancel_reason: str
 
 
 class MeetingRulesOut(Schema):
@@ -249,6 +267,8 @@ class MeetingCanOut(Schema):
     write_opinion: bool
     generate_minutes: bool
     approve_minutes: bool
+    reschedule: bool
+    cancel: bool
 
 
 class MeetingStateOut(Schema):
@@ -464,4 +484,16 @@ def generate_minutes(request: HttpRequest, meeting_id: int):
 @_action("approve_minutes", "审定纪要（主持人）")
 def approve_minutes(request: HttpRequest, meeting_id: int, payload: MeetingMinutesApproveIn):
     services.minutes_approve(actor=request.user, meeting=meeting_id, text=payload.text)
+    return _state(request, meeting_id)
+
+
+@_action("reschedule", "会议改期（主持人或组织单位；会议开始前；须至少提前通知天数，报名和签到清空并重新通知）")
+def reschedule_meeting(request: HttpRequest, meeting_id: int, payload: MeetingRescheduleIn):
+    services.meeting_reschedule(actor=request.user, meeting=meeting_id, starts_at=payload.starts_at, reason=payload.reason)
+    return _state(request, meeting_id)
+
+
+@_action("cancel", "取消会议（主持人或组织单位；会议开始前；须写明理由并通知参与者）")
+def cancel_meeting(request: HttpRequest, meeting_id: int, payload: MeetingCancelIn):
+    services.meeting_cancel(actor=request.user, meeting=meeting_id, reason=payload.reason)
     return _state(request, meeting_id)

@@ -175,6 +175,8 @@ def meeting_state(*, user: Any, meeting: Meeting, now: datetime | None = None) -
         "approve_minutes": (
             i_chair and meeting.state == MeetingState.CLOSED and meeting.minutes_approved_at is None and bool(meeting.minutes)
         ),
+        "reschedule": runs and meeting.state == MeetingState.SCHEDULED,
+        "cancel": runs and meeting.state == MeetingState.SCHEDULED,
     }
     live_data = None
     if live is not None:
@@ -206,6 +208,9 @@ def meeting_state(*, user: Any, meeting: Meeting, now: datetime | None = None) -
             "quorum_met": meeting.quorum_met,
             "minutes_ready": bool(meeting.minutes),
             "minutes_approved": meeting.minutes_approved_at is not None,
+            "notice_sent_at": meeting.notice_sent_at,
+            "cancelled_at": meeting.cancelled_at,
+            "cancel_reason": meeting.cancel_reason,
         },
         "chair": chair_name,
         "rules": rules,

@@ -10,6 +10,7 @@ countdown runs in the browser towards the server's ``ends_at``, corrected by the
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal, overload
 
 from django import forms
@@ -20,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -72,6 +74,20 @@ def _int(data: QueryDict, name: str, *, required: bool = True) -> int | None:
     if not raw.isdigit() or len(raw) > 18:
         raise InvalidInput(f"缺少或无效的参数：{name}", f"Missing or invalid {name}", field=name)
     return int(raw)
+
+
+def _datetime(data: QueryDict, name: str) -> datetime | None:
+    """A local date and time from a ``datetime-local`` input (None when empty; the service says it is required)."""
+    raw = (data.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = parse_datetime(raw.replace(" ", "T"))
+    except ValueError:
+        value = None
+    if value is None:
+        raise InvalidInput(f"时间格式无效：{raw[:40]}", f"Invalid date and time for {name}", field=name, code="invalid")
+    return value
 
 
 def _version_key(meeting: Meeting) -> str:
@@ -225,6 +241,8 @@ ACTIONS: dict[str, tuple[Run, str | Promise]] = {
     "write_opinion": (lambda u, m, d: S.written_opinion_add(actor=u, meeting=m, text=d.get("text", "")), gettext_lazy("书面意见已提交")),
     "generate_minutes": (lambda u, m, d: S.minutes_generate(actor=u, meeting=m), gettext_lazy("纪要草稿已重新生成")),
     "approve_minutes": (lambda u, m, d: S.minutes_approve(actor=u, meeting=m, text=d.get("text")), gettext_lazy("纪要已审定")),
+    "reschedule": (lambda u, m, d: S.meeting_reschedule(actor=u, meeting=m, starts_at=_datetime(d, "starts_at"), reason=d.get("reason", "")), gettext_lazy("会议已改期，已重新通知参与者")),
+    "cancel": (lambda u, m, d: S.meeting_cancel(actor=u, meeting=m, reason=d.get("reason", "")), gettext_lazy("会议已取消，已通知参与者")),
 }
 MINUTES_VERBS = {"generate_minutes", "approve_minutes"}
 

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,7 +43,16 @@ from yishi.core.workflow import run_transition
 from yishi.notifications.services import notify
 from yishi.policy.services import effective_profile, policy_value
 
-from .choices import FloorState, MeetingMode, MeetingState, MotionOutcome, MotionState, Stance, VoteChoice
+from .choices import (
+    FloorState,
+    MeetingMode,
+    MeetingState,
+    MotionOutcome,
+    MotionState,
+    Stance,
+    TopicState,
+    VoteChoice,
+)
 from .models import Attendance, FloorRequest, Meeting, Motion, Participant, Topic, Vote, WrittenOpinion
 from .workflow import topic_workflow
 
@@ -146,6 +155,8 @@ def _require_state(meeting: Meeting, *states: str) -> None:
         raise _conflict("meeting_not_open", "会议尚未开始", "The meeting has not started", state=meeting.state)
     if meeting.state == MeetingState.OPEN:
         raise _conflict("meeting_open", "会议正在进行", "The meeting is in progress", state=meeting.state)
+    if meeting.state == MeetingState.CANCELLED:
+        raise _conflict("meeting_cancelled", "会议已取消", "The meeting was cancelled", state=meeting.state)
     raise _conflict("meeting_closed", "会议已结束", "The meeting is over", state=meeting.state)
 
 
@@ -232,38 +243,67 @@ def quorum(meeting: Meeting, percent: int) -> tuple[int, int, bool]:
 # --- calling the meeting ----------------------------------------------------------------------------------------
 
 
+def _aware(starts_at: datetime | None) -> datetime:
+    if starts_at is None:
+        raise _bad("starts_at", "请填写开始时间", "starts_at is required", "required")
+    return timezone.make_aware(starts_at) if timezone.is_naive(starts_at) else starts_at
+
+
+def _notice_warnings(starts_at: datetime, rules: dict[str, int], now: datetime) -> list[str]:
+    """The notice rule for a notice sent ``now``: refused under ``notice_min_days``, a warning past ``notice_max_days``."""
+    if starts_at < now + timedelta(days=rules["notice_min_days"]):
+        raise _bad(
+            "starts_at", f"会议须至少提前 {rules['notice_min_days']} 天通知",
+            f"Give at least {rules['notice_min_days']} days' notice", "notice_too_short",
+        )
+    if starts_at > now + timedelta(days=rules["notice_max_days"]):
+        return [f"通知早于开会 {rules['notice_max_days']} 天以上，请在会前再次提醒参与者"]
+    return []
+
+
+def _when_and_where(meeting: Meeting) -> str:
+    when = timezone.localtime(meeting.starts_at).strftime("%Y-%m-%d %H:%M")
+    mode = MeetingMode(meeting.mode)
+    place = mode.label if mode == MeetingMode.ONLINE else f"{mode.label} · {meeting.location}"
+    return f"时间：{when}\n形式：{place}"
+
+
+def _notice_recipients(topic: Topic) -> list[Any]:
+    """Everyone the notice of a meeting goes to: the participants with an account and the room's chair."""
+    participants = Participant.objects.filter(topic=topic).select_related("user")
+    chair = topic.room.members.filter(role="chair").select_related("user").first()
+    return _users_of(participants) + ([chair.user] if chair else [])
+
+
+def _require_no_live_meeting(topic: Topic) -> None:
+    if Meeting.objects.filter(topic=topic, state__in=(MeetingState.SCHEDULED, MeetingState.OPEN)).exists():
+        raise _conflict("meeting_live", "本议题已有待召开或进行中的会议，请改期或取消后再召集",
+                        "The topic already has a meeting ahead or under way; reschedule or cancel it first")
+
+
 def meeting_schedule(*, actor: Any, topic: Topic | int, mode: str, starts_at: datetime | None, agenda: str,
                      location: str = "") -> Meeting:
     """Call a meeting on a topic whose research is approved (the topic moves to 协商会议 in the same transaction).
 
-    The notice goes out now, so ``starts_at`` must be at least ``notice_min_days`` away; further than
-    ``notice_max_days`` is allowed with a warning (``meeting.warnings``). Every participant gets an attendance row,
-    and those with an account get the notice."""
+    A topic already at 协商会议 with no meeting ahead or under way (its meeting was cancelled, or it was to meet
+    outside Yishi) gets another meeting without moving. The notice goes out now, so ``starts_at`` must be at least
+    ``notice_min_days`` away; further than ``notice_max_days`` is allowed with a warning (``meeting.warnings``).
+    Every participant gets an attendance row, and those with an account get the notice."""
     _require_signed_in(actor)
     if mode not in MeetingMode.values:
         raise _bad("mode", "请选择会议形式（现场、网上或线上线下结合）", "mode must be in_person, online or hybrid")
     agenda = _text(agenda, "agenda", max_length=TEXT_MAX, required=True, label="议程")
     location = _text(location, "location", max_length=200, required=mode != MeetingMode.ONLINE, label="地点")
-    if starts_at is None:
-        raise _bad("starts_at", "请填写开始时间", "starts_at is required", "required")
-    if timezone.is_naive(starts_at):
-        starts_at = timezone.make_aware(starts_at)
+    starts = _aware(starts_at)
     made: dict[str, Any] = {}
     extra: dict[str, Any] = {}
 
     def apply(t: Topic) -> tuple[str, ...]:
-        rules = meeting_rules(t)
+        _require_no_live_meeting(t)
         now = timezone.now()
-        if starts_at < now + timedelta(days=rules["notice_min_days"]):
-            raise _bad(
-                "starts_at", f"会议须至少提前 {rules['notice_min_days']} 天通知",
-                f"Give at least {rules['notice_min_days']} days' notice", "notice_too_short",
-            )
-        warnings = []
-        if starts_at > now + timedelta(days=rules["notice_max_days"]):
-            warnings.append(f"通知早于开会 {rules['notice_max_days']} 天以上，请在会前再次提醒参与者")
+        warnings = _notice_warnings(starts, meeting_rules(t), now)
         meeting = Meeting.objects.create(
-            topic=t, mode=mode, starts_at=starts_at, location=location, agenda=agenda, notice_sent_at=now,
+            topic=t, mode=mode, starts_at=starts, location=location, agenda=agenda, notice_sent_at=now,
         )
         participants = list(t.participants.select_related("user"))
         Attendance.objects.bulk_create([Attendance(meeting=meeting, participant=p) for p in participants])
@@ -272,23 +312,95 @@ def meeting_schedule(*, actor: Any, topic: Topic | int, mode: str, starts_at: da
         return ()
 
     with transaction.atomic():
-        topic_obj = run_transition(topic_workflow, _pk(topic), "call_meeting", actor=actor, apply=apply, audit_extra=extra)
+        current = Topic.objects.filter(pk=_pk(topic)).values_list("state", flat=True).first()
+        if current == TopicState.MEETING:
+            from .services import _locked_topic
+
+            topic_obj = _locked_topic(actor, topic, "consultations.manage", {TopicState.MEETING})
+            apply(topic_obj)
+            record(actor=actor, code="consultations.topic.meeting_scheduled", subject=topic_obj, after=extra)
+        else:
+            topic_obj = run_transition(topic_workflow, _pk(topic), "call_meeting", actor=actor, apply=apply, audit_extra=extra)
         meeting = made["meeting"]
         meeting.topic = topic_obj
         _audit(actor, meeting, "scheduled", after={
-            "topic": topic_obj.pk, "mode": mode, "starts_at": starts_at, "location": location,
+            "topic": topic_obj.pk, "mode": mode, "starts_at": starts, "location": location,
             "participants": len(made["participants"]), "warnings": made["warnings"],
         })
-        when = timezone.localtime(starts_at).strftime("%Y-%m-%d %H:%M")
-        place = MeetingMode(mode).label if mode == MeetingMode.ONLINE else f"{MeetingMode(mode).label} · {location}"
-        chair = topic_obj.room.members.filter(role="chair").select_related("user").first()
         notify(
-            recipients=_users_of(made["participants"]) + ([chair.user] if chair else []),
-            kind="consultations.meeting_notice", title=f"协商会议通知：{topic_obj.title}",
-            body=f"时间：{when}\n形式：{place}\n议程：{agenda}", url=meeting_url(meeting), sms=True,
+            recipients=_notice_recipients(topic_obj), kind="consultations.meeting_notice",
+            title=f"协商会议通知：{topic_obj.title}", body=f"{_when_and_where(meeting)}\n议程：{agenda}",
+            url=meeting_url(meeting), sms=True,
         )
     meeting.warnings = made["warnings"]  # type: ignore[attr-defined]
     return meeting
+
+
+def _require_organiser(actor: Any, meeting: Meeting, zh: str, en: str) -> None:
+    """The room's chair or the area's staff who run the room; others who follow the meeting are refused, the rest
+    do not see it."""
+    _require_follower(actor, meeting)
+    if not _runs_meeting(actor, meeting):
+        raise PermissionDenied(zh, en, code="not_organiser")
+
+
+def meeting_reschedule(*, actor: Any, meeting: Meeting | int, starts_at: datetime | None, reason: str = "") -> Meeting:
+    """改期: the chair or the room's organisers move a meeting that has not started to a new time. The notice rule
+    applies again from now (at least ``notice_min_days``; a warning past ``notice_max_days``); registrations and
+    check-ins were for the old time and are cleared; everyone who had the notice is told on commit."""
+    reason = _text(reason, "reason", max_length=2000, required=False, label="理由")
+    starts = _aware(starts_at)
+    with transaction.atomic():
+        m = _lock(meeting)
+        _require_organiser(actor, m, "只有主持人或组织单位可以改期", "Only the chair or the organisers can reschedule")
+        _require_state(m, MeetingState.SCHEDULED)
+        if starts == m.starts_at:
+            raise _bad("starts_at", "新的开始时间与原时间相同", "The new time is the current one", "unchanged")
+        now = timezone.now()
+        warnings = _notice_warnings(starts, meeting_rules(m), now)
+        before = m.starts_at
+        m.starts_at, m.notice_sent_at = starts, now
+        m.save(update_fields=["starts_at", "notice_sent_at"])
+        cleared = Attendance.objects.filter(meeting=m).filter(
+            Q(registered_at__isnull=False) | Q(present=True)
+        ).update(registered_at=None, present=False, checked_in_at=None)
+        _audit(actor, m, "rescheduled", before={"starts_at": before},
+               after={"starts_at": starts, "warnings": warnings, "attendance_cleared": cleared}, reason=reason)
+        record(actor=actor, code="consultations.topic.meeting_rescheduled", subject=m.topic,
+               before={"starts_at": before}, after={"meeting": m.pk, "starts_at": starts}, reason=reason)
+        old = timezone.localtime(before).strftime("%Y-%m-%d %H:%M")
+        notify(
+            recipients=_notice_recipients(m.topic), kind="consultations.meeting_rescheduled",
+            title=f"协商会议改期：{m.topic.title}",
+            body=f"原定 {old} 的会议改期。\n{_when_and_where(m)}" + (f"\n理由：{reason}" if reason else "")
+            + "\n请重新报名。",
+            url=meeting_url(m), sms=True,
+        )
+    m.warnings = warnings  # type: ignore[attr-defined]
+    return m
+
+
+def meeting_cancel(*, actor: Any, meeting: Meeting | int, reason: str) -> Meeting:
+    """取消会议: the chair or the room's organisers cancel a meeting that has not started, with the reason everyone
+    who had the notice is told on commit. The topic stays at 协商会议: the organisers call another meeting (or
+    record the outcome of one held outside Yishi)."""
+    reason = _text(reason, "reason", max_length=2000, required=True, label="取消理由")
+    with transaction.atomic():
+        m = _lock(meeting)
+        _require_organiser(actor, m, "只有主持人或组织单位可以取消会议", "Only the chair or the organisers can cancel")
+        _require_state(m, MeetingState.SCHEDULED)
+        m.state, m.cancelled_at, m.cancel_reason = MeetingState.CANCELLED, timezone.now(), reason
+        m.save(update_fields=["state", "cancelled_at", "cancel_reason"])
+        _audit(actor, m, "cancelled", before={"state": MeetingState.SCHEDULED}, after={"state": m.state}, reason=reason)
+        record(actor=actor, code="consultations.topic.meeting_cancelled", subject=m.topic, after={"meeting": m.pk},
+               reason=reason)
+        when = timezone.localtime(m.starts_at).strftime("%Y-%m-%d %H:%M")
+        notify(
+            recipients=_notice_recipients(m.topic), kind="consultations.meeting_cancelled",
+            title=f"协商会议取消：{m.topic.title}", body=f"原定 {when} 的会议取消。\n理由：{reason}",
+            url=meeting_url(m), sms=True,
+        )
+    return m
 
 
 def meeting_register(*, actor: Any, meeting: Meeting | int, participant: Participant | int | None = None) -> Attendance:

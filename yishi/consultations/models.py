@@ -231,12 +231,19 @@ class Meeting(models.Model):
     minutes = models.TextField(_("会议纪要"), blank=True)
     minutes_approved_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     minutes_approved_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("取消时间"), null=True, blank=True)
+    cancel_reason = models.TextField(_("取消理由"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("协商会议")
         verbose_name_plural = _("协商会议")
         ordering = ["starts_at", "id"]
+        constraints = [
+            # A topic has at most one meeting ahead or under way; a cancelled or closed one makes room for the next.
+            models.UniqueConstraint(fields=["topic"], condition=models.Q(state__in=["scheduled", "open"]),
+                                    name="one_live_meeting_per_topic"),
+        ]
 
 
 class Attendance(models.Model):

@@ -35,7 +35,7 @@ from yishi.policy.services import policy_value
 
 from . import forms as f
 from . import selectors, services
-from .choices import MotionOutcome, ReviewState, RoomLevel, TopicSource, TopicState
+from .choices import MeetingState, MotionOutcome, ReviewState, RoomLevel, TopicSource, TopicState
 from .downloads import attachment_response
 from .models import Motion, ResearchAttachment, Topic
 from .steps import loop_steps, timeline
@@ -425,6 +425,9 @@ def _detail_context(request: HttpRequest, topic: Topic, *, failed: tuple[str, fo
         "participants": list(topic.participants.select_related("user", "talent", "handling_unit", "enterprise").order_by("kind", "pk")),
         "research": research, "review_notes": selectors.research_review_notes(topic) if research else {},
         "meetings": meetings,
+        # A cancelled meeting leaves the topic at 协商会议: its organisers call the next one from here.
+        "schedule_again": topic.state == S.MEETING and facts["manage"]
+        and not any(m.state in (MeetingState.SCHEDULED, MeetingState.OPEN) for m in meetings),
         "met_offline": not meetings and topic.state in (S.DECIDED, S.SUBMITTED, S.IMPLEMENTING, S.EVALUATING, S.CLOSED),
         "opinions": list(topic.opinion_items.select_related("motion").order_by("number")),
         "responsibilities": [{"item": r, "problem": problems.get(r.pk, "")} for r in responsibilities],

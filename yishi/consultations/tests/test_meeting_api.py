@@ -71,7 +71,7 @@ def test_schedule_answers_201_and_moves_the_topic(mw, time_machine):
     assert mw.topic.state == TopicState.MEETING
     later = client_for(mw.staff).post("/api/meetings", data=json.dumps({**body, "starts_at": "2026-03-20T19:00:00+08:00"}),
                                       content_type="application/json")
-    assert error(later)[:2] == (409, "transition_not_allowed")  # the topic already has its meeting
+    assert error(later)[:2] == (409, "meeting_live")  # the topic already has its meeting ahead
 
 
 @pytest.mark.parametrize(
