@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Q
 
 from yishi.accounts.choices import Role
+from yishi.audit.scopes import audit_subject
 from yishi.core.permissions import ALL_ROLES, Grant, define
 
 AREA_STAFF = {Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_STAFF, Role.DISPATCHER}
@@ -72,3 +73,9 @@ define("appeals.view_unit_stats", roles=UNIT, label="查看本单位三率统计
 define("wishes.view", roles=[], public=True, label="查看微心愿")
 define("wishes.submit", roles=[ALL_ROLES], authenticated=True, label="发布微心愿")
 define("wishes.adopt", roles={Role.DEPUTY, Role.CPPCC_MEMBER, Role.VOLUNTEER}, scope="org_unit", label="认领微心愿")
+
+audit_subject("appeals.appeal", "org_unit")
+audit_subject("appeals.microwish", "org_unit")
+audit_subject("appeals.importbatch", "org_unit")
+audit_subject("appeals.routingrule", "area")
+audit_subject("appeals.category", None)  # one catalogue shared by every area

@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Q
 
 from yishi.accounts.choices import Role
+from yishi.audit.scopes import audit_subject
 from yishi.core.permissions import Grant, define
 
 AREA_STAFF = {Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_STAFF}
@@ -115,5 +116,10 @@ define("consultations.research", roles=[], any_of=("consultations.manage", "cons
 define("consultations.review_above", roles=AREA_STAFF, scope="room__org_unit", check=_above_the_room, label="上级审核调研")
 define("consultations.review_research", roles=[], any_of=("consultations.approve", "consultations.review_above"), label="审核调研记录")
 define("consultations.respond", roles=[], authenticated=True, check=_affected, label="评价协商成果（参与主体、相关群众）")
+
+for _label in ("consultations.room", "consultations.talent", "consultations.catalogueitem"):
+    audit_subject(_label, "org_unit")
+audit_subject("consultations.topic", "room__org_unit")
+audit_subject("consultations.meeting", "topic__room__org_unit")
 
 from . import rules_meetings  # noqa: E402, F401  (the online room: who may follow a meeting)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yishi.core.admin_audit import AuditedModelAdmin
 from yishi.core.errors import YishiError
+from yishi.core.permissions import can
 
 from .models import PolicyProfile, PolicyProfileVersion, WorkdayOverride
 from .services import profile_copy, profile_update, validate_params
@@ -74,6 +75,10 @@ class PolicyProfileAdmin(admin.ModelAdmin):
         # Records store the profile version that started their clock; the history must stay.
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Profiles are shared across areas: only those holding policy.manage_profile edit or copy them.
+        return super().has_change_permission(request, obj) and can(request.user, "policy.manage_profile")
+
     def save_model(self, request: HttpRequest, obj: PolicyProfile, form: Any, change: bool) -> None:
         if "params" not in form.changed_data:
             super().save_model(request, obj, form, change)
@@ -86,7 +91,7 @@ class PolicyProfileAdmin(admin.ModelAdmin):
         )
         obj.params, obj.version = updated.params, updated.version
 
-    @admin.action(description=_("复制政策配置"))
+    @admin.action(description=_("复制政策配置"), permissions=["change"])
     def copy_profiles(self, request: HttpRequest, queryset: QuerySet[PolicyProfile]) -> None:
         for source in queryset:
             code = f"{source.code}-copy"[:55]

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from yishi.core.errors import InvalidInput, NotFound
+from yishi.core.permissions import require
 
 from . import cache, workdays
 from .models import PolicyProfile, PolicyProfileVersion, WorkdayOverride
@@ -89,9 +90,12 @@ def validate_params(params: dict[str, Any]) -> None:
 
 
 def profile_update(*, actor: Any, profile: PolicyProfile, params: dict[str, Any], note: str = "") -> PolicyProfile:
-    """Replace a profile's parameters, bump its version, keep the history, audit the change."""
+    """Replace a profile's parameters, bump its version, keep the history, audit the change. ``actor`` must hold
+    ``policy.manage_profile`` (None: the system — migrations and management commands)."""
     from yishi.audit.services import record
 
+    if actor is not None:
+        require(actor, "policy.manage_profile")
     validate_params(params)
     with transaction.atomic():
         locked = PolicyProfile.objects.select_for_update().get(pk=profile.pk)
@@ -117,9 +121,12 @@ def profile_update(*, actor: Any, profile: PolicyProfile, params: dict[str, Any]
 
 
 def profile_copy(*, actor: Any, source: PolicyProfile, code: str, name: str) -> PolicyProfile:
-    """A new profile starting from another one's parameters (how a city makes its own)."""
+    """A new profile starting from another one's parameters (how a city makes its own). Same permission as
+    ``profile_update``."""
     from yishi.audit.services import record
 
+    if actor is not None:
+        require(actor, "policy.manage_profile")
     if PolicyProfile.objects.filter(code=code).exists():
         raise InvalidInput("代码已被使用", "Code already in use", field="code", code="duplicate")
     with transaction.atomic():
