@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .choices import (
+    HANDLING_STATES,
     AppealState,
     AssignmentRole,
     AssignmentStatus,
@@ -93,7 +94,7 @@ class Appeal(models.Model):
     title = models.CharField(_("标题"), max_length=120)
     text = models.TextField(_("诉求内容"))
     # Place: the community/grid the appeal is about (scopes it), with optional address and coordinates.
-    org_unit = models.ForeignKey("orgs.OrgUnit", verbose_name=_("所在区域"), on_delete=models.PROTECT, related_name="appeals")
+    org_unit = models.ForeignKey("orgs.OrgUnit", verbose_name=_("所在区域"), on_delete=models.PROTECT, related_name="appeals", db_index=False)
     address = models.CharField(_("地址"), max_length=200, blank=True)
     latitude = models.FloatField(_("纬度"), null=True, blank=True)
     longitude = models.FloatField(_("经度"), null=True, blank=True)
@@ -109,7 +110,7 @@ class Appeal(models.Model):
     anonymous = models.BooleanField(_("匿名"), default=False)
     consent_contact = models.BooleanField(_("同意回访联系"), default=True)
 
-    state = models.CharField(_("状态"), max_length=20, choices=AppealState.choices, default=AppealState.RECEIVED, db_index=True)
+    state = models.CharField(_("状态"), max_length=20, choices=AppealState.choices, default=AppealState.RECEIVED)
     received_at = models.DateTimeField(_("受理时间"), db_index=True)
     month = models.DateField(_("统计月份"), db_index=True)
     policy_version = models.CharField(_("配置版本"), max_length=80, blank=True)
@@ -159,6 +160,12 @@ class Appeal(models.Model):
             # The statistics: one month of the counted appeals located in an area (scope, street, community).
             models.Index(fields=["org_unit", "month"], condition=models.Q(counted=True), name="appeal_area_month"),
             models.Index(fields=["state", "due_at"], name="appeal_state_due"),
+            # The staff list (newest first, 50 a page) by state, by area, and its overdue / at-risk views: each walks
+            # one of these in received order and stops after a page (docs/benchmarks.md). They replace the plain
+            # indexes of ``state`` and ``org_unit``, whose lookups they serve too.
+            models.Index(fields=["state", "received_at"], name="appeal_state_received"),
+            models.Index(fields=["org_unit", "received_at"], name="appeal_area_received"),
+            models.Index(fields=["received_at"], condition=models.Q(state__in=sorted(HANDLING_STATES)), name="appeal_handling_received"),
             models.Index(fields=["submitter", "received_at"], name="appeal_submitter"),
             models.Index(fields=["contact_phone", "received_at"], name="appeal_phone"),
         ]

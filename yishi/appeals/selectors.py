@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from yishi.audit.models import AuditEvent
-from yishi.core.permissions import get_scoped_or_404, restrict
+from yishi.core.permissions import get_scoped_or_404, restrict, subtree_q
 
 from .choices import HANDLING_STATES, AppealState
 from .models import Appeal, Category
@@ -54,12 +54,12 @@ def appeal_list(*, user: Any, filters: AppealFilter | None = None, now: datetime
         qs = qs.filter(channel=f.channel)
     if f.category_id:
         cat = Category.objects.filter(pk=f.category_id).first()
-        qs = qs.filter(category__path__startswith=cat.path) if cat else qs.none()
+        qs = qs.filter(category__in=Category.objects.filter(path__startswith=cat.path).values("pk")) if cat else qs.none()
     if f.org_unit_id:
         from yishi.orgs.models import OrgUnit
 
         unit = OrgUnit.objects.filter(pk=f.org_unit_id).first()
-        qs = qs.filter(org_unit__path__startswith=unit.path) if unit else qs.none()
+        qs = qs.filter(subtree_q("org_unit", [unit.path])) if unit else qs.none()
     if f.unit_id:
         qs = qs.filter(lead_unit_id=f.unit_id)
     if f.overdue is True:
@@ -150,7 +150,7 @@ def public_board(*, org_unit_id: int | None = None) -> QuerySet[Appeal]:
         from yishi.orgs.models import OrgUnit
 
         unit = OrgUnit.objects.filter(pk=org_unit_id).first()
-        qs = qs.filter(org_unit__path__startswith=unit.path) if unit else qs.none()
+        qs = qs.filter(subtree_q("org_unit", [unit.path])) if unit else qs.none()
     return qs.order_by("-received_at", "-id")
 
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from yishi.core.errors import InvalidInput, NotFound, YishiError
+from yishi.core.pagination import CappedPaginator
 from yishi.core.permissions import can, get_rule, grants, is_platform_admin, matching_grants, signed_in_user
 from yishi.core.views_helpers import render_page_or_fragment, scoped_or_404, wants_fragment
 from yishi.policy.services import policy_value
@@ -380,7 +381,7 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
             received_from=d["received_from"], received_to=d["received_to"], q=(d["q"] or "").strip() or None,
         )
     now = timezone.now()
-    page = Paginator(selectors.appeal_list(user=request.user, filters=filters, now=now), 30).get_page(request.GET.get("page"))
+    page = CappedPaginator(selectors.appeal_list(user=request.user, filters=filters, now=now), 30).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "now": now}
     return render_page_or_fragment(request, "appeals/list.html", "appeals/_list_results.html", context)
 

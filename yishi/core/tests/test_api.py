@@ -298,7 +298,7 @@ def test_messages_follow_accept_language(root_client):
 def test_pagination_shape(tree, district_staff, make_client):
     client = make_client(district_staff)
     first = client.get("/api/org-units?page_size=3").json()
-    assert set(first) == {"items", "count", "page", "pages"}
+    assert set(first) == {"items", "count", "count_capped", "page", "pages"} and first["count_capped"] is False
     assert (len(first["items"]), first["count"], first["page"], first["pages"]) == (3, 7, 1, 3)
     last = client.get("/api/org-units?page=3&page_size=3").json()
     assert (len(last["items"]), last["page"]) == (1, 3)
@@ -308,6 +308,18 @@ def test_pagination_shape(tree, district_staff, make_client):
     assert len(seen) == len(set(seen)) == 7
     empty = make_client(make_user()).get("/api/org-units").json()
     assert (empty["items"], empty["count"], empty["page"], empty["pages"]) == ([], 0, 1, 1)
+
+
+def test_pagination_count_stops_at_the_cap(tree, district_staff, make_client, monkeypatch):
+    monkeypatch.setattr("yishi.core.pagination.COUNT_CAP", 5)
+    client = make_client(district_staff)
+    first = client.get("/api/org-units?page_size=2").json()
+    assert (len(first["items"]), first["count"], first["count_capped"], first["pages"]) == (2, 5, True, 3)
+    last = client.get("/api/org-units?page=3&page_size=2").json()
+    assert len(last["items"]) == 2  # the page reaching past the cap is served whole
+    assert client.get("/api/org-units?page=4&page_size=2").json()["items"] == []
+    exact = client.get("/api/org-units?page_size=2&parent_id=999999").json()
+    assert (exact["count"], exact["count_capped"]) == (0, False)
 
 
 def test_audit_events_need_the_audit_role(tree, district_staff, street_a_staff, make_client):
