@@ -30,6 +30,9 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 # Demo mode lists the demo logins on the home page; never set it on a real installation.
 YISHI_DEMO = env_bool("YISHI_DEMO", False)
+# Benchmark mode routes the bare reference view of `yishi bench` (yishi/bench/views.py); `yishi bench` sets it for
+# the server it starts. Never set it on a real installation.
+YISHI_BENCH = env_bool("YISHI_BENCH", False)
 
 _INSECURE_KEY = "django-insecure-yishi-embedded-only-change-me-in-production-0123456789"
 SECRET_KEY = os.environ.get("SECRET_KEY", _INSECURE_KEY)

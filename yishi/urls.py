@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -24,3 +25,8 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
 ]
+
+if settings.YISHI_BENCH:
+    from yishi.bench.views import bare_intake
+
+    urlpatterns.append(path("bench/bare-intake", bare_intake))

@@ -23,6 +23,8 @@ class Figure:
     reference_name: str = ""
     note: str = ""
     higher_is_better: bool = True
+    # Failed requests or operations seen while measuring (the smoke run fails on any).
+    errors: int = 0
 
     @property
     def median(self) -> float | None:
@@ -184,8 +186,12 @@ def figure_dashboard(ctx: BenchContext, runs: int) -> Figure:
     return fig
 
 
+from .http import figure_http_intake, figure_worker_memory  # noqa: E402  (http.py imports this module lazily)
+
 FIGURES = {
     "intake_service": figure_intake_service,
+    "http_intake": figure_http_intake,
+    "worker_memory": figure_worker_memory,
     "list_api": figure_list_api,
     "dashboard": figure_dashboard,
 }

@@ -22,7 +22,14 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         from yishi.accounts.services import token_lookup
 
-        found = token_lookup(token)
+        # Public endpoints identify the caller first (OptionalAuth) and check the write scope later
+        # (_public_write): one lookup per request, not one per check.
+        cached = getattr(request, "_yishi_token_lookup", None)
+        if cached is not None and cached[0] == token:
+            found = cached[1]
+        else:
+            found = token_lookup(token)
+            request._yishi_token_lookup = (token, found)  # type: ignore[attr-defined]
         if found is None:
             return None
         granted = set(found.scopes)

@@ -159,3 +159,20 @@ def test_session_writes_need_csrf(street_a_staff):
     response = client.post("/api/tokens", {"name": "x", "scopes": ["read"]}, content_type="application/json")
     assert response.status_code in (401, 403)
     assert not ApiToken.objects.exists()
+
+
+def test_a_token_is_looked_up_once_per_request_and_its_scope_still_checked(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    body = {"nature": "complaint", "category": world.cat_lift.pk, "title": "路灯不亮", "text": "小区门口路灯坏了。",
+            "org_unit": world.tree.community_a1.pk}
+    _, secret = token_create(actor=world.resident, user=world.resident, name="手机", scopes=["write"])
+    with CaptureQueriesContext(connection) as queries:
+        response = bearer(secret).post("/api/appeals", body, content_type="application/json")
+    assert response.status_code == 201
+    lookups = [q for q in queries.captured_queries if q["sql"].startswith("SELECT") and '"accounts_apitoken"' in q["sql"]]
+    assert len(lookups) == 1
+    _, read_only = token_create(actor=world.resident, user=world.resident, name="只读", scopes=["read"])
+    refused = bearer(read_only).post("/api/appeals", body, content_type="application/json")
+    assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -23,6 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, default=5)
         parser.add_argument("--intake", type=int, default=500, help="appeals per intake run")
         parser.add_argument("--requests", type=int, default=200, help="requests for page figures")
+        parser.add_argument("--http-seconds", type=float, default=10, help="seconds of load per HTTP run")
+        parser.add_argument("--connections", type=int, default=8, help="concurrent connections of the HTTP load")
+        parser.add_argument("--memory-requests", type=int, default=10000, help="requests before the worker's RSS is read")
         parser.add_argument("--only", nargs="*", default=None, help="figures to run")
         parser.add_argument("--write", action="store_true", help="append the table to docs/benchmarks.md")
 
@@ -32,7 +35,7 @@ class Command(BaseCommand):
         action = opts["action"]
         if action == "smoke":
             call_command("migrate", verbosity=0, interactive=False)
-            opts.update(count=300, runs=1, intake=30, requests=16)
+            opts.update(count=300, runs=1, intake=30, requests=16, http_seconds=1, connections=2, memory_requests=200)
         if action in ("generate", "smoke"):
             shape = CityShape(opts["districts"], opts["streets"], opts["communities"])
 
@@ -63,9 +66,17 @@ class Command(BaseCommand):
                 results.append(fn(ctx, opts["intake"], opts["runs"]))
             elif name == "list_api":
                 results.append(fn(ctx, opts["requests"]))
+            elif name == "http_intake":
+                results.extend(fn(ctx, opts["runs"], seconds=opts["http_seconds"], connections=opts["connections"]))
+            elif name == "worker_memory":
+                results.append(fn(ctx, requests=opts["memory_requests"]))
             else:
                 results.append(fn(ctx, opts["runs"]))
         body = table(results, Appeal.objects.count())
         self.stdout.write(body)
+        failed = [f.name for f in results if f.errors]
+        if failed and opts["action"] == "smoke":
+            # No thresholds in the smoke, but a figure whose requests fail measures nothing: the harness has rotted.
+            raise CommandError(f"requests failed while measuring: {', '.join(failed)}")
         if opts["write"]:
             append_results(Path("docs/benchmarks.md"), "Results", command, body)
