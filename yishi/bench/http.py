@@ -168,7 +168,8 @@ class Server:
         from yishi import gunicorn_conf
 
         threads = self.threads or gunicorn_conf.threads
-        return f"{len(self.worker_pids())} workers × {threads} threads ({gunicorn_conf.worker_class})"
+        workers = len(self.worker_pids())
+        return f"{workers} worker{'s' if workers != 1 else ''} × {threads} threads ({gunicorn_conf.worker_class})"
 
     def web_cpu(self) -> float:
         """CPU seconds used so far by the workers, the replaced ones included."""
