@@ -12,6 +12,7 @@ from django.db import transaction
 from yishi.audit.services import record
 from yishi.core.errors import InvalidInput
 from yishi.core.permissions import require
+from yishi.policy import cache as policy_cache
 
 from .choices import Urgency
 from .models import Category, RoutingRule
@@ -98,3 +99,17 @@ def load_catalogue(path: str | Path | None = None, *, actor: Any = None) -> Cata
                 raise bad(exc.message_zh, exc.message_en) from exc
             result.created += 1
     return result
+
+
+# --- cached lookups -------------------------------------------------------------------------------------------
+
+def category_by_id(pk: Any) -> Category | None:
+    """The category with this id (active or not), from the in-process reference cache (``yishi.policy.cache``);
+    shared between callers: read-only."""
+    return policy_cache.cached("appeals.category", pk, lambda: Category.objects.filter(pk=pk).first())
+
+
+def active_category(pk: Any) -> Category | None:
+    """The active category with this id, or None."""
+    category = category_by_id(pk)
+    return category if category is not None and category.is_active else None

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Prefetch, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,6 +24,8 @@ from yishi.core.uploads import IMAGE_KINDS, UploadRules, validate_uploads
 from yishi.core.workflow import run_transition
 from yishi.notifications.services import notify
 from yishi.orgs.models import HandlingUnit, OrgUnit
+from yishi.orgs.reference import active_org_unit, district_of, org_unit_by_id
+from yishi.policy import cache as policy_cache
 from yishi.policy import workdays
 from yishi.policy.services import (
     compute_deadline,
@@ -33,6 +35,7 @@ from yishi.policy.services import (
     workday_overrides,
 )
 
+from .catalogue import active_category, category_by_id
 from .choices import (
     HANDLING_STATES,
     AppealState,
@@ -105,11 +108,6 @@ def _handling_level_for(unit: OrgUnit) -> OrgUnit:
     return node
 
 
-def _district_of(unit: OrgUnit) -> OrgUnit | None:
-    ids = unit.ancestor_ids
-    return OrgUnit.objects.filter(pk__in=ids, level="district").first()
-
-
 def validate_photos(photos: Sequence[UploadedFile], unit: OrgUnit | None, field_name: str = "photos") -> None:
     """Count and size from the area's policy profile; each photo must decode as a JPEG, PNG, GIF or WEBP image."""
     rules = UploadRules(
@@ -148,10 +146,10 @@ def _validate(data: AppealInput) -> tuple[Category, OrgUnit]:
             raise _bad(name, "不能包含控制字符", "Control characters are not allowed", "invalid_characters")
     if data.urgency is not None and data.urgency not in Urgency.values:
         raise _bad("urgency", "紧急程度无效", "Unknown urgency")
-    unit = OrgUnit.objects.filter(pk=data.org_unit_id, is_active=True).first() if data.org_unit_id else None
+    unit = active_org_unit(data.org_unit_id) if data.org_unit_id else None
     if unit is None:
         raise _bad("org_unit", "请选择所在社区", "Choose the community", "unknown_org_unit")
-    category = Category.objects.filter(pk=data.category_id, is_active=True).first() if data.category_id else None
+    category = active_category(data.category_id) if data.category_id else None
     if category is None:
         raise _bad("category", "分类不存在", "Unknown category", "unknown_category")
     title = (data.title or "").strip()
@@ -175,7 +173,7 @@ def _validate(data: AppealInput) -> tuple[Category, OrgUnit]:
     if data.latitude is not None and data.longitude is not None:
         if not (-90 <= data.latitude <= 90 and -180 <= data.longitude <= 180):
             raise _bad("latitude", "坐标无效", "Invalid coordinates", "invalid_coordinates")
-        district = _district_of(unit) or unit
+        district = district_of(unit) or unit
         if not district.contains_point(data.latitude, data.longitude) or not unit.contains_point(data.latitude, data.longitude):
             raise _bad("latitude", "坐标不在本辖区范围内", "Coordinates are outside the district", "outside_area")
     if data.contact_phone:
@@ -226,6 +224,7 @@ def _sms_resident(appeal: Appeal, text: str) -> None:
 
 # --- intake -------------------------------------------------------------------------------------------------
 
+@policy_cache.pinned()
 def appeal_submit(
     *,
     actor: Any,
@@ -265,73 +264,68 @@ def appeal_submit(
     contact_name = "" if data.anonymous else (data.contact_name or (str(submitter) if submitter else ""))
     contact_phone = "" if data.anonymous else (data.contact_phone or (getattr(submitter, "phone", "") or ""))
     urgency = data.urgency or category.default_urgency
-    try:
-        with transaction.atomic():
-            appeal = Appeal(
-                tracking_code=_new_tracking_code(received_at),
-                idempotency_key=idempotency_key or None,
-                idempotency_owner_id=actor.pk if (idempotency_key and authenticated) else None,
-                external_ref=data.external_ref or "",
-                channel=channel,
-                nature=data.nature,
-                category=category,
-                urgency=urgency,
-                fast_lane=category.fast_lane,
-                title=data.title,
-                text=data.text,
-                org_unit=unit,
-                handling_level=_handling_level_for(unit),
-                address=data.address or "",
-                latitude=data.latitude,
-                longitude=data.longitude,
-                media_url=data.media_url or "",
-                submitter=submitter,
-                entered_by=actor if (on_behalf and authenticated) else None,
-                contact_name=contact_name,
-                contact_phone=contact_phone,
-                anonymous=data.anonymous,
-                consent_contact=data.consent_contact and not data.anonymous,
-                received_at=received_at,
-                month=timezone.localtime(received_at).date().replace(day=1),
-                callback_token=secrets.token_urlsafe(24),
-            )
-            for _attempt in range(5):
-                try:
-                    with transaction.atomic():
-                        appeal.save()
-                    break
-                except IntegrityError:
-                    if idempotency_key and Appeal.objects.filter(same_key).exists():
-                        raise
-                    if data.external_ref and Appeal.objects.filter(channel=channel, external_ref=data.external_ref).exists():
-                        raise
-                    appeal.tracking_code = _new_tracking_code(received_at)
-            for photo in data.photos:
-                Attachment.objects.create(
-                    appeal=appeal, file=photo, name=_upload_name(photo), content_type=getattr(photo, "content_type", ""),
-                    size=photo.size or 0, purpose="submission", uploaded_by=actor if authenticated else None,
+    # No savepoint around the INSERT: a clash of tracking codes (rare) rolls the whole transaction back and the loop
+    # draws a new code, which costs less than two savepoint round trips on every appeal.
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                appeal = Appeal(
+                    tracking_code=_new_tracking_code(received_at),
+                    idempotency_key=idempotency_key or None,
+                    idempotency_owner_id=actor.pk if (idempotency_key and authenticated) else None,
+                    external_ref=data.external_ref or "",
+                    channel=channel,
+                    nature=data.nature,
+                    category=category,
+                    urgency=urgency,
+                    fast_lane=category.fast_lane,
+                    title=data.title,
+                    text=data.text,
+                    org_unit=unit,
+                    handling_level=_handling_level_for(unit),
+                    address=data.address or "",
+                    latitude=data.latitude,
+                    longitude=data.longitude,
+                    media_url=data.media_url or "",
+                    submitter=submitter,
+                    entered_by=actor if (on_behalf and authenticated) else None,
+                    contact_name=contact_name,
+                    contact_phone=contact_phone,
+                    anonymous=data.anonymous,
+                    consent_contact=data.consent_contact and not data.anonymous,
+                    received_at=received_at,
+                    month=timezone.localtime(received_at).date().replace(day=1),
+                    callback_token=secrets.token_urlsafe(24),
                 )
-            record(
-                actor=actor if authenticated else None, code="appeals.appeal.submitted", subject=appeal,
-                after={"state": appeal.state, "channel": channel, "category": category.pk, "org_unit": unit.pk, "tracking_code": appeal.tracking_code},
-            )
-            notify(
-                recipients=managers_of(appeal.handling_level), kind="appeals.received",
-                title=f"新诉求：{appeal.title}", url=appeal_url(appeal),
-            )
-            _sms_resident(appeal, f"【议事】您的诉求已受理，查询码 {appeal.tracking_code}。")
-    except IntegrityError:
-        if idempotency_key:
-            existing = Appeal.objects.filter(same_key).first()
-            if existing is not None:
-                existing.replayed = True  # type: ignore[attr-defined]
-                return existing
-        if data.external_ref:
-            existing = Appeal.objects.filter(channel=channel, external_ref=data.external_ref).first()
-            if existing is not None:
-                raise Conflict("该工单已导入", "This record was already imported", code="duplicate_external_ref", field="external_ref", extra={"tracking_code": existing.tracking_code}) from None
-        raise
-    return appeal
+                appeal.save(force_insert=True)
+                for photo in data.photos:
+                    Attachment.objects.create(
+                        appeal=appeal, file=photo, name=_upload_name(photo), content_type=getattr(photo, "content_type", ""),
+                        size=photo.size or 0, purpose="submission", uploaded_by=actor if authenticated else None,
+                    )
+                record(
+                    actor=actor if authenticated else None, code="appeals.appeal.submitted", subject=appeal,
+                    after={"state": appeal.state, "channel": channel, "category": category.pk, "org_unit": unit.pk, "tracking_code": appeal.tracking_code},
+                )
+                notify(
+                    recipients=managers_of(appeal.handling_level), kind="appeals.received",
+                    title=f"新诉求：{appeal.title}", url=appeal_url(appeal),
+                )
+                _sms_resident(appeal, f"【议事】您的诉求已受理，查询码 {appeal.tracking_code}。")
+            return appeal
+        except IntegrityError:
+            if idempotency_key:
+                existing = Appeal.objects.filter(same_key).first()
+                if existing is not None:
+                    existing.replayed = True  # type: ignore[attr-defined]
+                    return existing
+            if data.external_ref:
+                existing = Appeal.objects.filter(channel=channel, external_ref=data.external_ref).first()
+                if existing is not None:
+                    raise Conflict("该工单已导入", "This record was already imported", code="duplicate_external_ref", field="external_ref", extra={"tracking_code": existing.tracking_code}) from None
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
 
 
 class _Located:
@@ -385,16 +379,31 @@ def appeal_triage(*, actor: Any, appeal: Appeal | int, category_id: int | None =
 
 
 def route(appeal: Appeal) -> RoutingRule | None:
-    """The routing rule for the appeal's category × area: deepest category first, then deepest area."""
-    cat_ids = [int(p) for p in appeal.category.path.strip("/").split("/") if p] or [appeal.category_id]
-    area_ids = appeal.org_unit.ancestor_ids or [appeal.org_unit_id]
-    rules = list(
-        RoutingRule.objects.filter(category_id__in=cat_ids, area_id__in=area_ids, is_active=True, lead_unit__is_active=True)
+    """The routing rule for the appeal's category × area: deepest category first, then deepest area. Its active
+    co-units are in ``rule.active_co_units``. Read from the whole rule table cached in-process
+    (``yishi.policy.cache``): any change to the rules, the catalogue, the tree or the handling units invalidates it."""
+    category = category_by_id(appeal.category_id) or appeal.category
+    unit = org_unit_by_id(appeal.org_unit_id) or appeal.org_unit
+    table = policy_cache.cached("appeals.routing_rules", None, _routing_table)
+    cat_ids = [int(p) for p in category.path.strip("/").split("/") if p] or [appeal.category_id]
+    area_ids = unit.ancestor_ids or [appeal.org_unit_id]
+    # Deepest category first, then deepest area: the paths run from the root down.
+    for cat_id in reversed(cat_ids):
+        for area_id in reversed(area_ids):
+            rule = table.get((cat_id, area_id))
+            if rule is not None:
+                return rule
+    return None
+
+
+def _routing_table() -> dict[tuple[int, int], RoutingRule]:
+    """Every active rule with an active lead unit, by (category, area), with its active co-units."""
+    rules = (
+        RoutingRule.objects.filter(is_active=True, lead_unit__is_active=True)
         .select_related("category", "area", "lead_unit")
+        .prefetch_related(Prefetch("co_units", HandlingUnit.objects.filter(is_active=True), to_attr="active_co_units"))
     )
-    if not rules:
-        return None
-    return max(rules, key=lambda r: (r.category.level, r.area.depth))
+    return {(rule.category_id, rule.area_id): rule for rule in rules}
 
 
 def _dispatch_into(appeal: Appeal, actor: Any, lead: HandlingUnit, co_units: Sequence[HandlingUnit], by_rule: bool, note: str,
@@ -409,17 +418,18 @@ def _dispatch_into(appeal: Appeal, actor: Any, lead: HandlingUnit, co_units: Seq
     appeal.contacted_on_time = None
     appeal.closed_on_time = None
     assert appeal.accept_due_at is not None  # start_clocks set it
-    Assignment.objects.create(
-        appeal=appeal, unit=lead, role=AssignmentRole.LEAD, dispatched_by=actor, dispatched_at=now,
-        accept_due_at=appeal.accept_due_at, by_rule=by_rule, note=note[:300],
-    )
-    for co in co_units:
-        if co.pk != lead.pk:
-            Assignment.objects.create(
-                appeal=appeal, unit=co, role=AssignmentRole.CO, dispatched_by=actor, dispatched_at=now,
-                accept_due_at=appeal.accept_due_at, by_rule=by_rule, note=note[:300],
-            )
+    Assignment.objects.bulk_create([
+        Assignment(appeal=appeal, unit=unit, role=role, dispatched_by=actor, dispatched_at=now,
+                   accept_due_at=appeal.accept_due_at, by_rule=by_rule, note=note[:300])
+        for unit, role in _assigned(lead, co_units)
+    ])
     return [*changed, "lead_unit", "accepted_at", "first_contact_at", "accepted_on_time", "contacted_on_time", "closed_on_time"]
+
+
+def _assigned(lead: HandlingUnit, co_units: Sequence[HandlingUnit]) -> list[tuple[HandlingUnit, str]]:
+    """The lead and each co-unit once, with their roles."""
+    co = {unit.pk: unit for unit in co_units if unit.pk != lead.pk}
+    return [(lead, AssignmentRole.LEAD), *((unit, AssignmentRole.CO) for unit in co.values())]
 
 
 def _resolve_units(appeal: Appeal, lead_unit_id: int | None, co_unit_ids: Sequence[int] | None) -> tuple[HandlingUnit, list[HandlingUnit], bool]:
@@ -427,7 +437,7 @@ def _resolve_units(appeal: Appeal, lead_unit_id: int | None, co_unit_ids: Sequen
         rule = route(appeal)
         if rule is None:
             raise _bad("lead_unit", "没有匹配的派单规则，请手动选择主办单位", "No routing rule matches; choose the lead unit", "no_routing_rule")
-        return rule.lead_unit, list(rule.co_units.filter(is_active=True)), True
+        return rule.lead_unit, list(rule.active_co_units), True  # type: ignore[attr-defined]
     lead = HandlingUnit.objects.filter(pk=lead_unit_id, is_active=True).first()
     if lead is None:
         raise _bad("lead_unit", "承办单位不存在", "Unknown handling unit", "unknown_unit")
@@ -437,8 +447,9 @@ def _resolve_units(appeal: Appeal, lead_unit_id: int | None, co_unit_ids: Sequen
     return lead, co, False
 
 
-def _notify_dispatched(appeal: Appeal) -> None:
-    ids = list(appeal.assignments.filter(status=AssignmentStatus.PENDING).values_list("unit_id", flat=True))
+def _notify_dispatched(appeal: Appeal, lead: HandlingUnit, co_units: Sequence[HandlingUnit]) -> None:
+    """The people of the units just dispatched to (``_dispatch_into``'s assignments, the only pending ones)."""
+    ids = [unit.pk for unit, _role in _assigned(lead, co_units)]
     notify(recipients=unit_users(ids), kind="appeals.dispatched", title=f"新派单：{appeal.title}", url=appeal_url(appeal))
 
 
@@ -449,7 +460,7 @@ def appeal_dispatch(*, actor: Any, appeal: Appeal | int, lead_unit_id: int | Non
     def apply(a: Appeal) -> list[str]:
         lead, co, by_rule = _resolve_units(a, lead_unit_id, co_unit_ids)
         changed = _dispatch_into(a, actor, lead, co, by_rule, note, limit)
-        _notify_dispatched(a)
+        _notify_dispatched(a, lead, co)
         return changed
 
     return run_transition(appeal_workflow, appeal, "dispatch", actor=actor, apply=apply, reason=note)
@@ -545,7 +556,7 @@ def appeal_approve_return(*, actor: Any, appeal: Appeal | int, lead_unit_id: int
         req.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
         a.assignments.filter(status__in=[AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED]).update(status=AssignmentStatus.RETURNED)
         changed = _dispatch_into(a, actor, lead, co, by_rule, note)
-        _notify_dispatched(a)
+        _notify_dispatched(a, lead, co)
         return changed
 
     return run_transition(appeal_workflow, appeal, "approve_return", actor=actor, reason=note, apply=apply)
@@ -825,7 +836,7 @@ def appeal_reopen(*, actor: Any, appeal: Appeal | int, reason: str, lead_unit_id
         now = timezone.now()
         a.reopen_requests.filter(status=RequestStatus.PENDING).update(status=RequestStatus.APPROVED, decided_by=actor, decided_at=now)
         changed = _dispatch_into(a, actor, lead, co, False, reason)
-        _notify_dispatched(a)
+        _notify_dispatched(a, lead, co)
         return [*changed, "reopen_count", "resolution", "satisfaction", "replied_at", "closed_at"]
 
     return run_transition(appeal_workflow, appeal, "reopen", actor=actor, reason=reason, apply=apply)

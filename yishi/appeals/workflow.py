@@ -49,9 +49,23 @@ TRANSITIONS = [
     T("supervise", SUPERVISABLE, None, "appeals.supervise", _("督办")),
 ]
 
+def _with_reference(appeal: Appeal) -> None:
+    """Its org unit, handling level and category from the reference cache instead of three queries."""
+    from yishi.orgs.reference import org_unit_by_id
+
+    from .catalogue import category_by_id
+
+    for name, lookup in (("org_unit", org_unit_by_id), ("handling_level", org_unit_by_id), ("category", category_by_id)):
+        pk = getattr(appeal, f"{name}_id")
+        value = lookup(pk) if pk is not None else None
+        if value is not None:
+            setattr(appeal, name, value)
+
+
 appeal_workflow = Workflow(
     Appeal,
     view_permission="appeals.view",
     transitions=TRANSITIONS,
     tracked_fields=["lead_unit", "due_at", "handling_level", "category", "urgency", "resolution", "satisfaction", "merged_into", "duplicate_of"],
+    prepare=_with_reference,
 )

@@ -22,6 +22,8 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
 
+from yishi.policy import cache as policy_cache
+
 from .errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from .permissions import can
 
@@ -49,8 +51,12 @@ class Workflow:
         view_permission: str,
         transitions: Iterable[Transition],
         tracked_fields: Iterable[str] = (),
+        prepare: Callable[[Any], None] | None = None,
     ) -> None:
         self.model = model
+        # Called on the locked object before the checks: fills its foreign keys from the reference cache, so the
+        # scope checks do not load the same org units from the database on every transition.
+        self.prepare = prepare
         self.state_field = state_field
         self.view_permission = view_permission
         self.transitions: dict[str, Transition] = {}
@@ -128,11 +134,14 @@ def run_transition(
 
     pk = obj_or_pk.pk if isinstance(obj_or_pk, models.Model) else obj_or_pk
     base = queryset if queryset is not None else workflow.model._default_manager.all()
-    with transaction.atomic():
+    # One generation of the reference data (profiles, tree, catalogue) for the whole transition.
+    with policy_cache.pinned(), transaction.atomic():
         try:
             obj = base.select_for_update().get(pk=pk)
         except (ObjectDoesNotExist, ValueError, TypeError) as exc:
             raise NotFound() from exc
+        if workflow.prepare is not None:
+            workflow.prepare(obj)
         t = workflow.check(actor, obj, name, reason, authorized=authorized)
         before = snapshot(obj, workflow.tracked_fields)
         changed: set[str] = set()

@@ -44,8 +44,14 @@ class Command(BaseCommand):
                 sys.stdout.flush()
 
             result = generate(opts["count"], shape, seed=opts["seed"], progress=progress)
+            from yishi.bench.routing import ensure_routing_rules
+
+            rules = ensure_routing_rules()
             self.stdout.write(
-                f"\ngenerated {result.appeals:,} appeals in {result.seconds:.1f} s ({result.rate:,.0f}/s); "
+                f"\nrouting rules: {rules} created" if rules else "\nrouting rules: present"
+            )
+            self.stdout.write(
+                f"generated {result.appeals:,} appeals in {result.seconds:.1f} s ({result.rate:,.0f}/s); "
                 f"{result.communities} communities; corpus {'used' if result.used_corpus else 'absent: templates only'}"
             )
         if action in ("run", "smoke"):

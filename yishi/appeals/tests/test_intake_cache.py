@@ -1,0 +1,113 @@
+"""Intake reads profiles, org units, categories and routing rules from the in-process reference cache
+(``yishi.policy.cache``): what an operator changes — through a service, the admin, or another process writing the
+database directly — is what the very next submission and dispatch use."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from yishi.appeals.catalogue import routing_rule_set
+from yishi.appeals.models import Appeal, RoutingRule
+from yishi.appeals.services import appeal_dispatch
+from yishi.appeals.testing import submit
+from yishi.core.errors import InvalidInput
+from yishi.orgs.models import HandlingUnit, OrgUnit
+from yishi.orgs.services import org_unit_move
+from yishi.policy.models import PolicyProfile
+from yishi.policy.services import default_profile, profile_copy, profile_update
+
+
+def strict(**params: object) -> PolicyProfile:
+    profile = profile_copy(actor=None, source=default_profile(), code="strict", name="严格")
+    return profile_update(actor=None, profile=profile, params={**profile.params, **params})
+
+
+def sql(statement: str, params: list[object]) -> None:
+    """A write as another process makes it: no ORM, no signal in this process."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def test_submit_and_dispatch_read_the_reference_data_once(world):
+    appeal_dispatch(actor=world.dispatcher, appeal=submit(world))  # fills the cache
+    with CaptureQueriesContext(connection) as submitted:
+        appeal = submit(world)
+    with CaptureQueriesContext(connection) as dispatched:
+        appeal_dispatch(actor=world.dispatcher, appeal=appeal)
+    for ctx in (submitted, dispatched):
+        sqls = [q["sql"] for q in ctx.captured_queries]
+        assert sum("policy_policygeneration" in s for s in sqls) == 1, sqls  # the generation, once per service call
+        for table in ("policy_policyprofile", "orgs_orgunit", "appeals_category", "appeals_routingrule"):
+            assert not any(f'FROM "{table}"' in s for s in sqls), (table, sqls)
+    # The generation, the row, the audit event (lock, insert, head), the managers, their preferences and their
+    # notifications; then the generation, the locked row, the assignment, the unit's people, their preferences and
+    # notifications, the update, the audit event. The test's transaction turns each service's own transaction into
+    # one savepoint (SAVEPOINT + RELEASE); a savepoint of its own inside it would show as a second pair.
+    for ctx, budget in ((submitted, 8), (dispatched, 10)):
+        sqls = [q["sql"] for q in ctx.captured_queries]
+        assert sum(s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")) for s in sqls) == 2, sqls
+        assert len(sqls) - 2 <= budget, "\n".join(s[:120] for s in sqls)
+
+
+def test_a_profile_change_is_seen_by_the_next_submission(world):
+    submit(world, title="标题" * 15)  # 30 characters: within the default 60
+    profile = strict(**{"appeals.title_max_length": 20})
+    sql("UPDATE orgs_orgunit SET policy_profile_id = %s WHERE id = %s", [profile.pk, world.tree.street_a.pk])
+    with pytest.raises(InvalidInput) as err:
+        submit(world, title="标题" * 15)
+    assert err.value.field == "title"
+    submit(world, title="标题" * 15, unit=world.tree.community_b1)  # another street: still the default
+    profile_update(actor=None, profile=profile, params={**profile.params, "appeals.title_max_length": 40})
+    submit(world, title="标题" * 15)
+
+
+def test_a_profile_change_is_seen_by_the_next_dispatch(world):
+    first = appeal_dispatch(actor=world.dispatcher, appeal=submit(world))
+    assert first.accept_due_at is not None and first.policy_version.startswith("beijing-2021@")
+    profile = strict(**{"appeals.limit.accept": {"amount": 2, "unit": "hours"}})
+    sql("UPDATE orgs_orgunit SET policy_profile_id = %s WHERE id = %s", [profile.pk, world.tree.district.pk])
+    second = appeal_dispatch(actor=world.dispatcher, appeal=submit(world))
+    assert second.policy_version == f"strict@{profile.version}"
+    assert second.accept_due_at is not None and second.dispatched_at is not None
+    assert (second.accept_due_at - second.dispatched_at).total_seconds() == 2 * 3600
+
+
+def test_moving_a_unit_is_seen_by_the_next_submission_and_dispatch(world):
+    office_b = HandlingUnit.objects.create(name="礼乐街道办事处", code="HU-S02", kind="street_office", org_unit=world.tree.street_b)
+    routing_rule_set(actor=None, category=world.cat_building, area=world.tree.street_b, lead_unit=office_b)
+    profile = strict(**{"appeals.title_max_length": 20})
+    OrgUnit.objects.filter(pk=world.tree.street_b.pk).update(policy_profile=profile)
+    before = appeal_dispatch(actor=world.dispatcher, appeal=submit(world, unit=world.tree.community_a2))
+    assert before.lead_unit == world.tree.unit_housing
+    org_unit_move(actor=world.district_staff, unit=world.tree.community_a2, new_parent=world.tree.street_b)
+    with pytest.raises(InvalidInput):
+        submit(world, unit=world.tree.community_a2, title="标题" * 15)
+    after = appeal_dispatch(actor=world.dispatcher, appeal=submit(world, unit=world.tree.community_a2))
+    assert after.lead_unit == office_b
+    assert after.policy_version == f"strict@{profile.version}"
+
+
+def test_a_routing_rule_written_elsewhere_routes_the_next_dispatch(world):
+    assert appeal_dispatch(actor=world.dispatcher, appeal=submit(world)).lead_unit == world.tree.unit_housing
+    sql("INSERT INTO appeals_routingrule (category_id, area_id, lead_unit_id, is_active) VALUES (%s, %s, %s, %s)",
+        [world.cat_lift.pk, world.tree.street_a.pk, world.tree.unit_street_a.pk, True])
+    assert appeal_dispatch(actor=world.dispatcher, appeal=submit(world)).lead_unit == world.tree.unit_street_a
+    rule = RoutingRule.objects.get(category=world.cat_lift, area=world.tree.street_a)
+    sql("INSERT INTO appeals_routingrule_co_units (routingrule_id, handlingunit_id) VALUES (%s, %s)", [rule.pk, world.tree.unit_water.pk])
+    appeal = appeal_dispatch(actor=world.dispatcher, appeal=submit(world))
+    assert set(appeal.assignments.values_list("unit_id", "role")) == {(world.tree.unit_street_a.pk, "lead"), (world.tree.unit_water.pk, "co")}
+
+
+def test_a_deactivated_lead_unit_or_category_is_seen_at_once(world):
+    appeal_dispatch(actor=world.dispatcher, appeal=submit(world))
+    sql("UPDATE orgs_handlingunit SET is_active = %s WHERE id = %s", [False, world.tree.unit_housing.pk])
+    with pytest.raises(InvalidInput) as err:
+        appeal_dispatch(actor=world.dispatcher, appeal=submit(world))
+    assert err.value.code == "no_routing_rule"
+    sql("UPDATE appeals_category SET is_active = %s WHERE id = %s", [False, world.cat_lift.pk])
+    with pytest.raises(InvalidInput) as err:
+        submit(world)
+    assert err.value.field == "category"
+    assert Appeal.objects.filter(state="received").count() == 1  # the one left undispatched, nothing half-written
