@@ -14,12 +14,15 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
+from yishi.core.bulk import bulk_insert
 from yishi.core.middleware import current_request_id
 
 from .choices import SYSTEM_ACTOR
 from .models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
+# ``json.dumps`` with options builds an encoder per call; the canonical form encodes every string and key with one.
+_json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def to_jsonable(value: Any) -> Any:
@@ -48,7 +51,7 @@ def canonical_json(value: Any) -> str:
     decimal. The number rule matters because PostgreSQL's jsonb gives back ``1e16`` as ``10000000000000000`` and
     ``-0.0`` as ``0.0``: the same value in another form must not look like a tampered row."""
     if value is None or isinstance(value, bool | str):
-        return json.dumps(value, ensure_ascii=False)
+        return _json_text(value)
     if isinstance(value, int | float):
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         return "0" if number == 0 else str(number.normalize())
@@ -56,7 +59,7 @@ def canonical_json(value: Any) -> str:
         return "[" + ",".join(canonical_json(v) for v in value) + "]"
     if isinstance(value, dict):
         items = sorted(value.items(), key=lambda item: str(item[0]))
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{canonical_json(v)}" for k, v in items) + "}"
+        return "{" + ",".join(f"{_json_text(str(k))}:{canonical_json(v)}" for k, v in items) + "}"
     return canonical_json(to_jsonable(value))
 
 
@@ -161,9 +164,9 @@ def record_many(*, actor: Any, events: Sequence[PendingEvent], batch_size: int =
     """Append ``events`` in order, inside the caller's transaction, under one lock of the chain head.
 
     The chain is the one as many ``record`` calls would have written (same hashes, consecutive ``seq``), but the
-    rows go in with bulk INSERTs and the head is updated once: a bulk job (the hotline import) pays one lock
-    round-trip and leaves one head row version per call instead of one per event (decision 0002, step 1). The
-    events share one timestamp, the time of the call.
+    rows go in together (``yishi.core.bulk``: COPY on PostgreSQL) and the head is updated once: a bulk job (the
+    hotline import) pays one lock round-trip and leaves one head row version per call instead of one per event
+    (decision 0002, step 1). The events share one timestamp, the time of the call.
     """
     if not events:
         return []
@@ -174,7 +177,7 @@ def record_many(*, actor: Any, events: Sequence[PendingEvent], batch_size: int =
         rows = [_event(actor, e.code, e.subject, e.before, e.after, e.reason, at, request_id) for e in events]
         for row in rows:
             _link(row, head)
-        AuditEvent.objects.bulk_create(rows, batch_size=batch_size)
+        bulk_insert(rows, batch_size=batch_size)
         head.save(update_fields=["last_seq", "last_hash"])
     return rows
 

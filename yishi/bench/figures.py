@@ -87,33 +87,84 @@ def intake_inputs(ctx: BenchContext, n: int, seed: int) -> list[Any]:
     return inputs
 
 
-def figure_intake_service(ctx: BenchContext, n: int, runs: int) -> Figure:
-    """Appeals/s through appeal_submit (validate, code, audit, notify) + dispatch by routing rule where one matches;
-    reference: the same rows by raw INSERT through the driver in one transaction."""
+def figure_intake_service(ctx: BenchContext, n: int, runs: int, procs: int = 1) -> Figure:
+    """Appeals/s through appeal_submit (validate, dedup by idempotency key, code, audit, notify) + appeal_dispatch by
+    routing rule (route, deadlines from the profile and the calendar, audit, notify), in ``procs`` processes sharing
+    the ``n`` appeals; reference: the same rows by raw INSERT through the driver in one transaction."""
     from yishi.appeals.models import Appeal
-    from yishi.appeals.services import appeal_dispatch, appeal_submit
 
-    fig = Figure("appeal intake (service)", "appeals/s", "≥ 1,000/s; ratio ≥ 0.2", reference_name="raw INSERT")
+    name = "appeal intake (service)" if procs == 1 else f"appeal intake (service, {procs} processes)"
+    fig = Figure(name, "appeals/s", "≥ 1,000/s; ratio ≥ 0.2", reference_name="raw INSERT")
     for run in range(runs):
         inputs = intake_inputs(ctx, n, seed=1000 + run)
-        dispatched = 0
-
-        def go(inputs: list[Any] = inputs) -> None:
-            nonlocal dispatched
-            for data in inputs:
-                appeal = appeal_submit(actor=ctx.resident, data=data)
-                try:
-                    appeal_dispatch(actor=ctx.staff, appeal=appeal)
-                    dispatched += 1
-                except Exception:  # no routing rule: stays received, as in production
-                    pass
-
-        fig.samples.append(n / timed(go))
-        fig.note = f"n={n} per run; {dispatched}/{n} dispatched by rule in the last run"
+        if procs == 1:
+            started = time.perf_counter()
+            dispatched = _intake_worker(ctx, inputs)
+            fig.samples.append(n / (time.perf_counter() - started))
+        else:
+            seconds, dispatched = _intake_in_processes(ctx, inputs, procs)
+            fig.samples.append(n / seconds)
+        # No classification step: intake takes the category the resident or the staff chose (suggesting one from
+        # the text is a later issue's work).
+        fig.note = (f"n={n} per run; {dispatched}/{n} dispatched by rule in the last run; "
+                    "no classifier at intake (category given)")
         rows = [(f"R{run}-{i}", d.title, d.text) for i, d in enumerate(inputs)]
         fig.reference.append(n / timed(partial(_raw_insert, rows, ctx)))
         Appeal.objects.filter(tracking_code__startswith="RAW").delete()
     return fig
+
+
+def _intake_worker(ctx: BenchContext, inputs: list[Any]) -> int:
+    """Submit and dispatch each input as a resident and a dispatcher would; returns how many were dispatched."""
+    from yishi.appeals.services import appeal_dispatch, appeal_submit
+    from yishi.core.errors import InvalidInput
+
+    dispatched = 0
+    for data in inputs:
+        appeal = appeal_submit(actor=ctx.resident, data=data)
+        try:
+            appeal_dispatch(actor=ctx.staff, appeal=appeal)
+            dispatched += 1
+        except InvalidInput:  # no routing rule: stays received, as in production
+            pass
+    return dispatched
+
+
+def _intake_in_processes(ctx: BenchContext, inputs: list[Any], procs: int) -> tuple[float, int]:
+    """Wall time and dispatched count of ``procs`` forked processes sharing ``inputs``, each with its own connection
+    and its own reference cache, all started together once connected."""
+    import multiprocessing
+
+    from django.db import connections
+
+    fork = multiprocessing.get_context("fork")
+    barrier = fork.Barrier(procs + 1)
+    results = fork.Queue()
+
+    def child(share: list[Any]) -> None:
+        connection.ensure_connection()
+        barrier.wait()
+        try:
+            results.put(_intake_worker(ctx, share))
+        except BaseException:
+            results.put(None)  # the parent must not wait forever for a worker that failed
+            raise
+        finally:
+            connections.close_all()
+
+    connections.close_all()  # a forked child must not share the parent's socket
+    workers = [fork.Process(target=child, args=(inputs[i::procs],)) for i in range(procs)]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    started = time.perf_counter()
+    counts = [results.get() for _ in workers]
+    seconds = time.perf_counter() - started
+    for worker in workers:
+        worker.join()
+    if any(count is None for count in counts):
+        raise RuntimeError("an intake worker failed (its traceback is above)")
+    return seconds, sum(counts)
 
 
 def _raw_insert(rows: list[tuple[str, str, str]], ctx: BenchContext) -> None:
@@ -186,6 +237,125 @@ def figure_dashboard(ctx: BenchContext, runs: int) -> Figure:
     return fig
 
 
+IMPORT_HEADER = ["工单编号", "来电时间", "诉求性质", "分类编码", "标题", "诉求内容", "所在社区", "地址", "联系人", "联系电话", "紧急程度"]
+_IMPORT_NATURES = [("咨询", "consult"), ("求助", "help"), ("投诉", "complaint"), ("举报", "report"), ("建议", "suggest")]
+
+
+def import_records(ctx: BenchContext, n: int, seed: int, prefix: str) -> tuple[bytes, list[dict[str, Any]]]:
+    """``n`` hotline records as a CSV file in the import format (docs/import-format.md), and the same records as
+    rows of the appeal table (field attname → value) for the COPY reference."""
+    import csv
+    import io
+    import secrets
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from yishi.appeals.models import Category
+    from yishi.orgs.models import OrgUnit
+
+    from .textgen import TextSource
+
+    text = TextSource(seed)
+    leaves = list(Category.objects.filter(children__isnull=True, is_active=True).exclude(code="").values_list("code", "pk", "default_urgency")[:100])
+    places = list(OrgUnit.objects.filter(pk__in=ctx.communities).values_list("code", "pk", "name"))
+    now = timezone.now()
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(IMPORT_HEADER)
+    rows: list[dict[str, Any]] = []
+    for i in range(n):
+        title, body = text.pick()
+        title, body = title[:60].strip() or "热线工单", body[:2000].strip() or "热线工单内容"
+        received = timezone.localtime(now - timedelta(hours=1, seconds=i)).replace(microsecond=0)
+        nature_zh, nature = _IMPORT_NATURES[i % len(_IMPORT_NATURES)]
+        code, category_id, urgency = leaves[i % len(leaves)]
+        place_code, place_id, place_name = places[i % len(places)]
+        ref, phone, address = f"{prefix}{i:07d}", f"199{i % 10**8:08d}", f"{place_name}{i % 50 + 1}号"
+        writer.writerow([ref, f"{received:%Y-%m-%d %H:%M:%S}", nature_zh, code, title, body, place_code, address, "陈女士", phone, ""])
+        rows.append({
+            "tracking_code": f"CPY{prefix}{i:07d}"[:20], "external_ref": ref, "channel": "hotline_import", "nature": nature,
+            "category_id": category_id, "urgency": urgency or "general", "title": title, "text": body, "org_unit_id": place_id,
+            "handling_level_id": place_id, "address": address, "entered_by_id": ctx.staff.pk, "contact_name": "陈女士",
+            "contact_phone": phone, "received_at": received, "month": received.date().replace(day=1),
+            "callback_token": secrets.token_urlsafe(24), "created_at": now, "updated_at": now,
+        })
+    return buffer.getvalue().encode("utf-8"), rows
+
+
+def _copy_rows(rows: list[dict[str, Any]]) -> None:
+    """The reference: the same rows straight into the appeal table, by COPY on PostgreSQL (executemany on SQLite),
+    in one transaction."""
+    import io
+
+    from yishi.appeals.models import Appeal
+
+    from .generate import _pg_text, insert_statement, to_records
+
+    names, records = to_records(rows)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            out = io.StringIO()
+            for rec in records:
+                out.write("\t".join(_pg_text(v) for v in rec))
+                out.write("\n")
+            with cursor.cursor.copy(f"COPY {Appeal._meta.db_table} ({', '.join(names)}) FROM STDIN") as copy:
+                copy.write(out.getvalue())
+        else:
+            cursor.executemany(insert_statement(names), records)
+
+
+def figure_csv_import(ctx: BenchContext, n: int, runs: int) -> Figure:
+    """Rows/s of a hotline CSV file through the import the page and ``yishi import_appeals`` use (store the file,
+    then ``import_batch_run``: parse, check, resolve, bulk insert, audit, receipts); reference: COPY of the same rows
+    into the appeal table. Appeals, the batch, its file and the receipt texts are removed after each run; the audit
+    events stay, as they always do."""
+    import logging
+    import secrets
+
+    from django.core.files.base import ContentFile
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from yishi.appeals.imports import import_batch_create, import_batch_run
+    from yishi.appeals.models import Appeal, ImportBatch
+    from yishi.notifications.models import SmsMessage
+
+    fig = Figure("CSV import", "rows/s", "≥ 5,000 rows/s", reference_name="COPY")
+    district = ctx.district
+    if district is None or not ctx.communities:
+        fig.note = "no generated city: run `yishi bench generate` first"
+        return fig
+    reverse("appeals:list")  # the URLconf is loaded once per process, not per import: not part of the figure
+    sms_log = logging.getLogger("yishi.sms")
+    level = sms_log.level
+    sms_log.setLevel(logging.WARNING)  # the logging gateway would print a line per receipt
+    try:
+        for run in range(runs):
+            prefix = f"BI{secrets.token_hex(3)}-"
+            content, rows = import_records(ctx, n, seed=2000 + run, prefix=prefix)
+            started_at = timezone.now()
+            result: list[ImportBatch | None] = []
+
+            def go(content: bytes = content, result: list[ImportBatch | None] = result) -> None:
+                batch = import_batch_create(actor=ctx.staff, upload=ContentFile(content, name="bench.csv"), org_unit_id=district.pk, enqueue=False)
+                result.append(import_batch_run(batch_id=batch.pk))
+
+            fig.samples.append(n / timed(go))
+            batch = result[0]
+            fig.note = f"n={n:,} rows per run, {len(content) / 1e6:.1f} MB; last run: {batch.created if batch else 0:,} created, {batch.failed if batch else 0} failed"
+            Appeal.objects.filter(channel="hotline_import", external_ref__startswith=prefix).delete()
+            fig.reference.append(n / timed(partial(_copy_rows, rows)))  # into the table as the import found it
+            Appeal.objects.filter(channel="hotline_import", external_ref__startswith=prefix).delete()
+            SmsMessage.objects.filter(phone__startswith="199", created_at__gte=started_at).delete()
+            if batch is not None:
+                batch.file.delete(save=False)
+                ImportBatch.objects.filter(pk=batch.pk).delete()
+    finally:
+        sms_log.setLevel(level)
+    return fig
+
+
 from .http import figure_http_intake, figure_worker_memory  # noqa: E402  (http.py imports this module lazily)
 
 FIGURES = {
@@ -194,4 +364,5 @@ FIGURES = {
     "worker_memory": figure_worker_memory,
     "list_api": figure_list_api,
     "dashboard": figure_dashboard,
+    "csv_import": figure_csv_import,
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -62,13 +63,35 @@ def send_sms(phone: str, text: str, *, record_text: str | None = None) -> SmsRes
     from .models import SmsMessage
 
     gateway = get_gateway()
-    try:
-        result = gateway.send(phone, text)
-    except Exception as exc:  # a provider's failure must not break the caller; it is recorded instead
-        logger.exception("SMS gateway %s failed", gateway.name)
-        result = SmsResult(ok=False, error=str(exc)[:200])
+    result = _send(gateway, phone, text)
     SmsMessage.objects.create(
         phone=phone, text=(text if record_text is None else record_text)[:500], gateway=gateway.name, status="sent" if result.ok else "failed",
         gateway_ref=result.ref or result.error[:100],
     )
     return result
+
+
+def send_sms_many(messages: Sequence[tuple[str, str]]) -> list[SmsResult]:
+    """Send ``(phone, text)`` messages one by one through the gateway and record the attempts together
+    (``yishi.core.bulk``): the receipts of a bulk job (the hotline import texts every caller their tracking code)."""
+    from yishi.core.bulk import bulk_insert
+
+    from .models import SmsMessage
+
+    gateway = get_gateway()
+    results, rows = [], []
+    for phone, text in messages:
+        result = _send(gateway, phone, text)
+        results.append(result)
+        rows.append(SmsMessage(phone=phone, text=text[:500], gateway=gateway.name, status="sent" if result.ok else "failed",
+                               gateway_ref=result.ref or result.error[:100]))
+    bulk_insert(rows)
+    return results
+
+
+def _send(gateway: SmsGateway, phone: str, text: str) -> SmsResult:
+    try:
+        return gateway.send(phone, text)
+    except Exception as exc:  # a provider's failure must not break the caller; it is recorded instead
+        logger.exception("SMS gateway %s failed", gateway.name)
+        return SmsResult(ok=False, error=str(exc)[:200])

@@ -42,3 +42,12 @@ def deliver_without_inbox(email_users: list[int], sms_users: list[int], title: s
             _email(user.email, title, body, url)
         if user.pk in sms_users and user.phone:
             _text(user.phone, title)
+
+
+@task()
+def send_texts(messages: list[list[str]]) -> int:
+    """Send ``[phone, text]`` messages (a bulk job's receipts, e.g. the hotline import's tracking codes); returns how
+    many the gateway accepted."""
+    from .sms import send_sms_many
+
+    return sum(result.ok for result in send_sms_many([(phone, text) for phone, text in messages]))

@@ -23,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, default=5)
         parser.add_argument("--intake", type=int, default=500, help="appeals per intake run")
         parser.add_argument("--requests", type=int, default=200, help="requests for page figures")
+        parser.add_argument("--import-rows", type=int, default=20000, help="rows of the CSV file per import run")
         parser.add_argument("--http-seconds", type=float, default=10, help="seconds of load per HTTP run")
         parser.add_argument("--connections", type=int, default=8, help="concurrent connections of the HTTP load")
         parser.add_argument("--memory-requests", type=int, default=10000, help="requests before the worker's RSS is read")
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         action = opts["action"]
         if action == "smoke":
             call_command("migrate", verbosity=0, interactive=False)
-            opts.update(count=300, runs=1, intake=30, requests=16, http_seconds=1, connections=2, memory_requests=200)
+            opts.update(count=300, runs=1, intake=30, requests=16, http_seconds=1, connections=2, memory_requests=200, import_rows=200)
         if action in ("generate", "smoke"):
             shape = CityShape(opts["districts"], opts["streets"], opts["communities"])
 
@@ -72,6 +73,8 @@ class Command(BaseCommand):
                 results.append(fn(ctx, opts["intake"], opts["runs"]))
             elif name == "list_api":
                 results.append(fn(ctx, opts["requests"]))
+            elif name == "csv_import":
+                results.append(fn(ctx, opts["import_rows"], opts["runs"]))
             elif name == "http_intake":
                 results.extend(fn(ctx, opts["runs"], seconds=opts["http_seconds"], connections=opts["connections"]))
             elif name == "worker_memory":
