@@ -20,8 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--streets", type=int, default=5)
         parser.add_argument("--communities", type=int, default=6)
         parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--workers", type=int, default=None, help="processes rendering rows (default: CPUs, at most 4)")
+        parser.add_argument("--keep-indexes", action="store_true", help="never drop and rebuild the indexes around the load")
         parser.add_argument("--runs", type=int, default=5)
         parser.add_argument("--intake", type=int, default=500, help="appeals per intake run")
+        parser.add_argument("--intake-procs", type=int, nargs="+", default=[1],
+                            help="processes sharing the intake (one table row per number given, e.g. 1 2)")
         parser.add_argument("--requests", type=int, default=200, help="requests for page figures")
         parser.add_argument("--import-rows", type=int, default=20000, help="rows of the CSV file per import run")
         parser.add_argument("--http-seconds", type=float, default=10, help="seconds of load per HTTP run")
@@ -44,7 +48,8 @@ class Command(BaseCommand):
                 sys.stdout.write(f"\r  {done:,} / {opts['count']:,} appeals")
                 sys.stdout.flush()
 
-            result = generate(opts["count"], shape, seed=opts["seed"], progress=progress)
+            result = generate(opts["count"], shape, seed=opts["seed"], workers=opts["workers"],
+                              rebuild_indexes=False if opts["keep_indexes"] else None, progress=progress)
             from yishi.bench.routing import ensure_routing_rules
 
             rules = ensure_routing_rules()
@@ -53,7 +58,7 @@ class Command(BaseCommand):
             )
             self.stdout.write(
                 f"generated {result.appeals:,} appeals in {result.seconds:.1f} s ({result.rate:,.0f}/s); "
-                f"{result.communities} communities; corpus {'used' if result.used_corpus else 'absent: templates only'}"
+                f"{result.communities} communities; indexes rebuilt in {result.index_seconds:.1f} s; corpus {'used' if result.used_corpus else 'absent: templates only'}"
             )
         if action in ("run", "smoke"):
             self._run(opts, " ".join(["yishi", "bench", *sys.argv[2:]]) if len(sys.argv) > 2 else "yishi bench run")
@@ -70,7 +75,7 @@ class Command(BaseCommand):
             fn: Any = F.FIGURES[name]
             self.stdout.write(f"measuring {name}…")
             if name == "intake_service":
-                results.append(fn(ctx, opts["intake"], opts["runs"]))
+                results.extend(fn(ctx, opts["intake"], opts["runs"], procs=procs) for procs in opts["intake_procs"])
             elif name == "list_api":
                 results.append(fn(ctx, opts["requests"]))
             elif name == "csv_import":
