@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -41,6 +41,10 @@ class AppealFilter:
     channel: str | None = None
 
 
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 def appeal_list(*, user: Any, filters: AppealFilter | None = None, now: datetime | None = None) -> QuerySet[Appeal]:
     """The appeals the user may see, filtered. Subtree filters use the org and category paths (indexed)."""
     f = filters or AppealFilter()
@@ -70,10 +74,12 @@ def appeal_list(*, user: Any, filters: AppealFilter | None = None, now: datetime
         qs = qs.filter(state__in=HANDLING_STATES, warn_at__lte=now, due_at__gte=now)
     if f.supervised is not None:
         qs = qs.filter(supervised=f.supervised)
+    # Day bounds as instants of the site's time zone, so the range walks the received_at index (``__date`` would
+    # convert every row's time first).
     if f.received_from:
-        qs = qs.filter(received_at__date__gte=f.received_from)
+        qs = qs.filter(received_at__gte=_day_start(f.received_from))
     if f.received_to:
-        qs = qs.filter(received_at__date__lte=f.received_to)
+        qs = qs.filter(received_at__lt=_day_start(f.received_to + timedelta(days=1)))
     if f.q:
         term = f.q.strip()
         qs = qs.filter(Q(tracking_code__iexact=term) | Q(title__icontains=term) | Q(text__icontains=term))
