@@ -175,6 +175,9 @@ EVENT_LABELS = {
     "consultations.effect.added": gettext_lazy("记录落实效果"),
     "consultations.satisfaction.responded": gettext_lazy("满意度评价"),
     "consultations.evaluation.added": gettext_lazy("第三方评估"),
+    "consultations.topic.meeting_scheduled": gettext_lazy("再次召集协商会议"),
+    "consultations.topic.meeting_rescheduled": gettext_lazy("协商会议改期"),
+    "consultations.topic.meeting_cancelled": gettext_lazy("协商会议取消"),
 }
 
 

@@ -196,6 +196,7 @@ def test_reschedule_and_cancel_through_the_pages(mw, scheduled):
     assert scheduled.state == MeetingState.CANCELLED
     topic_page = client_for(mw.staff).get(f"/consultations/topics/{mw.topic.pk}/").content.decode()
     assert f"/consultations/meetings/new/{mw.topic.pk}/" in topic_page and "场地维修" in topic_page
+    assert "协商会议改期" in topic_page and "协商会议取消" in topic_page  # the topic's timeline names both
     assert client_for(mw.outsider).post(base + "cancel/", {"reason": "x"}).status_code == 404
 
 
