@@ -38,7 +38,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from yishi.audit.services import PendingEvent, record, record_many
-from yishi.core.bulk import bulk_insert
+from yishi.core.bulk import build, bulk_insert
 from yishi.core.errors import Conflict, InvalidInput, NotFound, YishiError
 from yishi.core.permissions import can, require, restrict
 from yishi.notifications.services import notify
@@ -595,14 +595,15 @@ class _Intake:
             raise place.denied
         category = self.resolver.category_entry(data.category_id)
         received_at = data.received_at or self.now
-        return Appeal(
-            external_ref=data.external_ref, channel=Channel.HOTLINE_IMPORT, nature=data.nature, category_id=data.category_id,
-            urgency=data.urgency or category.default_urgency, fast_lane=category.fast_lane, title=data.title, text=data.text,
-            org_unit_id=data.org_unit_id, handling_level_id=place.handling_level_id, address=data.address or "",
-            entered_by=self.actor, contact_name=data.contact_name or "", contact_phone=data.contact_phone or "",
-            received_at=received_at, month=timezone.localtime(received_at).date().replace(day=1),
-            tracking_code=_new_tracking_code(received_at), callback_token=secrets.token_urlsafe(24),
-        )
+        return build(Appeal, {
+            "external_ref": data.external_ref, "channel": Channel.HOTLINE_IMPORT, "nature": data.nature,
+            "category_id": data.category_id, "urgency": data.urgency or category.default_urgency, "fast_lane": category.fast_lane,
+            "title": data.title, "text": data.text, "org_unit_id": data.org_unit_id, "handling_level_id": place.handling_level_id,
+            "address": data.address or "", "entered_by_id": getattr(self.actor, "pk", None), "contact_name": data.contact_name or "",
+            "contact_phone": data.contact_phone or "", "received_at": received_at,
+            "month": timezone.localtime(received_at).date().replace(day=1), "tracking_code": _new_tracking_code(received_at),
+            "callback_token": secrets.token_urlsafe(24),
+        })
 
     def save(self, appeals: list[Appeal]) -> None:
         """Insert a group of checked appeals with their audit events; the receipts are texted by a task after the commit."""

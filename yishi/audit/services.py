@@ -14,7 +14,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
-from yishi.core.bulk import bulk_insert
+from yishi.core.bulk import build, bulk_insert
 from yishi.core.middleware import current_request_id
 
 from .choices import SYSTEM_ACTOR
@@ -93,18 +93,18 @@ def _event(actor: Any, code: str, subject: Any, before: dict[str, Any] | None, a
            reason: str, at: datetime, request_id: str) -> AuditEvent:
     """An event not yet linked into the chain (no seq, prev_hash or hash)."""
     subject_type, subject_id = _subject_ref(subject)
-    return AuditEvent(
-        at=at,
-        actor_id=getattr(actor, "pk", None) if actor is not None else None,
-        actor_label=(str(actor) if actor is not None else SYSTEM_ACTOR)[:150],
-        code=code,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        before=to_jsonable(before),
-        after=to_jsonable(after),
-        reason=reason or "",
-        request_id=request_id,
-    )
+    return build(AuditEvent, {
+        "at": at,
+        "actor_id": getattr(actor, "pk", None) if actor is not None else None,
+        "actor_label": (str(actor) if actor is not None else SYSTEM_ACTOR)[:150],
+        "code": code,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "before": to_jsonable(before),
+        "after": to_jsonable(after),
+        "reason": reason or "",
+        "request_id": request_id,
+    })
 
 
 def _locked_head() -> AuditChainHead:

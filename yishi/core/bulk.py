@@ -4,12 +4,14 @@ On PostgreSQL the rows go in by ``COPY … FROM STDIN`` (psycopg's ``Copy.write_
 drawn first from the table's sequence so the instances get their primary keys as ``bulk_create`` gives them; that
 is several times faster than ``bulk_create``'s multi-row INSERT, whose statement Django builds and psycopg binds
 parameter by parameter. Elsewhere (SQLite) it is ``bulk_create``. Like ``bulk_create``, it calls no ``save()`` and
-sends no signals; fields' ``pre_save`` runs (``auto_now`` dates are set).
+sends no signals; fields' ``pre_save`` runs (``auto_now`` dates are set). ``build`` makes the unsaved instances
+quickly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connections, models, router
@@ -29,7 +31,9 @@ def bulk_insert(objs: Sequence[M], *, batch_size: int = 1000) -> Sequence[M]:
     pk = meta.pk
     assert pk is not None and isinstance(pk, models.AutoField | models.BigAutoField), "bulk_insert draws integer ids"
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    prepare = [_preparation(f) for f in fields]
+    attnames = [f.attname for f in fields]
+    # Only the fields that need more than their value are visited again: stamps, datetimes, prepared types.
+    special = [(i, f, _preparation(f)) for i, f in enumerate(fields, start=1) if _preparation(f) is not _AS_IS]
     table, quote = meta.db_table, connection.ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in [pk, *fields])
     with connection.cursor() as cursor:
@@ -38,12 +42,13 @@ def bulk_insert(objs: Sequence[M], *, batch_size: int = 1000) -> Sequence[M]:
         # The driver's own cursor does the COPY; its errors are turned into Django's (IntegrityError…) as usual.
         with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
             for obj, new_id in zip(objs, ids, strict=True):
-                row: list[Any] = [new_id]
-                for f, how in zip(fields, prepare, strict=True):
-                    value = f.pre_save(obj, True)
+                state = obj.__dict__
+                row: list[Any] = [new_id, *[state[name] for name in attnames]]
+                for i, f, how in special:
+                    value = f.pre_save(obj, True) if how is not _AWARE else row[i]
                     if value is not None and (how is _PREPARE or (how is _AWARE and value.tzinfo is None)):
                         value = f.get_db_prep_save(value, connection)
-                    row.append(value)
+                    row[i] = value
                 copy.write_row(row)
     for obj, new_id in zip(objs, ids, strict=True):
         obj.pk = new_id
@@ -66,9 +71,33 @@ _AS_IS, _AWARE, _PREPARE = "as is", "as is when aware", "prepare"
 
 def _preparation(field: models.Field[Any, Any]) -> str:
     """How a field's values go to COPY: as they are, as they are when aware (datetimes; Django makes a naive one
-    aware, with a warning), or through Django's preparation (JSON, decimals, files…)."""
+    aware, with a warning), or through its ``pre_save`` and Django's preparation (stamps, JSON, decimals, files…)."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return _PREPARE
     target = field.target_field if isinstance(field, models.ForeignKey) else field
     kind = target.get_internal_type()
     if kind == "DateTimeField":
         return _AWARE
     return _AS_IS if kind in _PLAIN_TYPES else _PREPARE
+
+
+def build(model: type[M], values: dict[str, Any]) -> M:
+    """An unsaved instance from field attnames (``category_id``, not ``category``) to values, the other fields at
+    their defaults, made by Django's positional constructor: about a third of the time of the keyword one, which
+    counts when a bulk job makes thousands."""
+    names, template = _template(model)
+    if not values.keys() <= names:
+        raise TypeError(f"{model.__name__} has no field(s) {sorted(values.keys() - names)}")
+    return model(*[values[name] if name in values else (default() if call else default) for name, default, call in template])
+
+
+@cache
+def _template(model: type[models.Model]) -> tuple[frozenset[str], list[tuple[str, Any, bool]]]:
+    """(attnames, [(attname, default, whether the default is a callable to call per instance)])."""
+    template: list[tuple[str, Any, bool]] = []
+    for f in model._meta.concrete_fields:
+        if f.has_default() and callable(f.default):
+            template.append((f.attname, f.default, True))
+        else:
+            template.append((f.attname, f.get_default(), False))
+    return frozenset(name for name, _d, _c in template), template

@@ -74,7 +74,7 @@ def send_sms(phone: str, text: str, *, record_text: str | None = None) -> SmsRes
 def send_sms_many(messages: Sequence[tuple[str, str]]) -> list[SmsResult]:
     """Send ``(phone, text)`` messages one by one through the gateway and record the attempts together
     (``yishi.core.bulk``): the receipts of a bulk job (the hotline import texts every caller their tracking code)."""
-    from yishi.core.bulk import bulk_insert
+    from yishi.core.bulk import build, bulk_insert
 
     from .models import SmsMessage
 
@@ -83,8 +83,8 @@ def send_sms_many(messages: Sequence[tuple[str, str]]) -> list[SmsResult]:
     for phone, text in messages:
         result = _send(gateway, phone, text)
         results.append(result)
-        rows.append(SmsMessage(phone=phone, text=text[:500], gateway=gateway.name, status="sent" if result.ok else "failed",
-                               gateway_ref=result.ref or result.error[:100]))
+        rows.append(build(SmsMessage, {"phone": phone, "text": text[:500], "gateway": gateway.name,
+                                       "status": "sent" if result.ok else "failed", "gateway_ref": result.ref or result.error[:100]}))
     bulk_insert(rows)
     return results
 

@@ -49,3 +49,17 @@ def test_a_violated_constraint_is_django_s_integrity_error(db):
 
 def test_nothing_to_insert(db):
     assert list(bulk_insert([])) == []
+
+
+def test_build_makes_what_the_keyword_constructor_makes(tree):
+    from yishi.core.bulk import build
+    from yishi.notifications.models import SmsMessage
+
+    built = build(SampleOrder, {"title": "t", "org_unit_id": tree.grid_a1.pk})
+    made = SampleOrder(title="t", org_unit_id=tree.grid_a1.pk)
+    assert built.__dict__.keys() == made.__dict__.keys() - {"_state"} | {"_state"}
+    assert {k: v for k, v in built.__dict__.items() if k != "_state"} == {k: v for k, v in made.__dict__.items() if k != "_state"}
+    assert built._state.adding and built.pk is None
+    assert build(SmsMessage, {"phone": "13800138000"}).text == SmsMessage(phone="13800138000").text == ""
+    with pytest.raises(TypeError, match="org_unit"):
+        build(SampleOrder, {"title": "t", "org_unit": tree.grid_a1})  # attnames only
