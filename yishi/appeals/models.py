@@ -160,12 +160,12 @@ class Appeal(models.Model):
             # The statistics: one month of the counted appeals located in an area (scope, street, community).
             models.Index(fields=["org_unit", "month"], condition=models.Q(counted=True), name="appeal_area_month"),
             models.Index(fields=["state", "due_at"], name="appeal_state_due"),
-            # The staff list (newest first, 50 a page) by state, by area, and its overdue / at-risk views: each walks
-            # one of these in received order and stops after a page (docs/benchmarks.md). They replace the plain
-            # indexes of ``state`` and ``org_unit``, whose lookups they serve too.
+            # The staff list (newest first, 50 a page) by state and by area, and its overdue / at-risk views (by
+            # deadline): each walks one of these in order and stops after a page (docs/benchmarks.md). They replace
+            # the plain indexes of ``state`` and ``org_unit``, whose lookups they serve too.
             models.Index(fields=["state", "received_at"], name="appeal_state_received"),
             models.Index(fields=["org_unit", "received_at"], name="appeal_area_received"),
-            models.Index(fields=["received_at"], condition=models.Q(state__in=sorted(HANDLING_STATES)), name="appeal_handling_received"),
+            models.Index(fields=["due_at"], condition=models.Q(state__in=sorted(HANDLING_STATES)), name="appeal_handling_due"),
             models.Index(fields=["submitter", "received_at"], name="appeal_submitter"),
             models.Index(fields=["contact_phone", "received_at"], name="appeal_phone"),
         ]

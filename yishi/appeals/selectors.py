@@ -46,7 +46,8 @@ def _day_start(day: date) -> datetime:
 
 
 def appeal_list(*, user: Any, filters: AppealFilter | None = None, now: datetime | None = None) -> QuerySet[Appeal]:
-    """The appeals the user may see, filtered. Subtree filters use the org and category paths (indexed)."""
+    """The appeals the user may see, filtered, newest first (overdue and at-risk ones by deadline). Subtree filters
+    pick the org units and categories by their indexed paths."""
     f = filters or AppealFilter()
     now = now or timezone.now()
     qs = restrict(Appeal.objects.all(), user, "appeals.view").select_related(*_CATEGORY_PATH, "org_unit", "lead_unit")
@@ -83,6 +84,10 @@ def appeal_list(*, user: Any, filters: AppealFilter | None = None, now: datetime
     if f.q:
         term = f.q.strip()
         qs = qs.filter(Q(tracking_code__iexact=term) | Q(title__icontains=term) | Q(text__icontains=term))
+    if f.overdue is True or f.at_risk:
+        # What needs attention now comes by its deadline, the most pressing first (and through the deadline index of
+        # the handling states, which a newest-first walk would reach only past every recent appeal not yet due).
+        return qs.order_by("due_at", "id")
     return qs.order_by("-received_at", "-id")
 
 
