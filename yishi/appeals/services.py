@@ -1022,6 +1022,7 @@ def _raise_flags(candidates: Any, kind: str, now: datetime) -> list[Appeal]:
                     raised.append(appeal)
 
 
+@policy_cache.pinned()
 def supervision_sweep(*, now: datetime | None = None) -> SweepResult:
     """The automatic supervision run (every few minutes from the worker, ``yishi appeals_sweep`` or cron), over the
     appeals being handled (dispatched, return requested, accepted, in progress) and the replied ones:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from yishi.core.bulk import build, bulk_insert
@@ -141,12 +141,45 @@ def record(
     # No savepoint of its own: an event that cannot be written must fail the change it records, so the caller's
     # transaction is the unit; a savepoint would cost two more round trips on every audited change.
     with transaction.atomic(savepoint=False):
-        head = _locked_head()
         event = _event(actor, code, subject, before, after, reason, timezone.now(), current_request_id() or "")
+        if connection.vendor == "postgresql" and _append_pg(event):
+            return event
+        head = _locked_head()
+        event.at = timezone.now()  # taken under the lock, so times follow the sequence
         _link(event, head)
         event.save()
         head.save(update_fields=["last_seq", "last_hash"])
     return event
+
+
+_EVENT_COLUMNS = ["seq", "at", "actor_id", "actor_label", "code", "subject_type", "subject_id", "before", "after",
+                  "reason", "request_id", "prev_hash", "hash"]
+_PG_TAKE_HEAD = "UPDATE audit_auditchainhead SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq, last_hash"
+_PG_APPEND = (
+    "WITH event AS (INSERT INTO audit_auditevent (" + ", ".join(_EVENT_COLUMNS) + ") VALUES ("
+    + ", ".join("%s::jsonb" if c in ("before", "after") else "%s" for c in _EVENT_COLUMNS) + ") RETURNING id) "
+    "UPDATE audit_auditchainhead SET last_hash = %s WHERE id = 1 RETURNING (SELECT id FROM event)"
+)
+
+
+def _append_pg(event: AuditEvent) -> bool:
+    """Append ``event`` in two statements on PostgreSQL: one UPDATE takes the head (row lock, next ``seq``, previous
+    hash), one statement inserts the event and stores its hash in the head. False when there is no head yet."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_TAKE_HEAD)
+        row = cursor.fetchone()
+        if row is None:
+            return False
+        event.seq, event.prev_hash = row
+        event.at = timezone.now()  # taken under the lock, so times follow the sequence
+        event.hash = compute_hash(event, event.prev_hash)
+        values = [getattr(event, c) for c in _EVENT_COLUMNS]
+        values = [json.dumps(v, ensure_ascii=False) if c in ("before", "after") and v is not None else v
+                  for c, v in zip(_EVENT_COLUMNS, values, strict=True)]
+        cursor.execute(_PG_APPEND, [*values, event.hash])
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    return True
 
 
 @dataclass(frozen=True)

@@ -252,9 +252,10 @@ def test_a_quiet_sweep_costs_the_same_whatever_the_number_of_overdue_appeals(wor
             assert sweep(clock, at(4, 14)) == (0, 0, 0, 0)
         return len(ctx.captured_queries)
 
-    # Calendar overrides, profiles, the units choosing one; per kind: the candidates by chunk and their flags.
+    # The reference cache's generation, calendar overrides, profiles, the units choosing one; per kind: the
+    # candidates by chunk and their flags.
     first = quiet_sweep_queries(3)
-    assert quiet_sweep_queries(30) == first == 11
+    assert quiet_sweep_queries(30) == first == 12
 
 
 # --- the command and the task -------------------------------------------------------------------------------------
