@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
-from yishi.core.schemas import Id, Text
+from yishi.core.schemas import ActionOut, Id, Text, actions_out
 
 from .choices import AppealState, Channel, Nature, Resolution, Satisfaction, Urgency, WishState
 from .models import Appeal, Category, MicroWish
@@ -213,14 +213,6 @@ class AttachmentOut(Schema):
         return obj.file.url
 
 
-class ActionOut(Schema):
-    """A transition the current user may run now, for buttons: ``POST /appeals/{id}/actions/{name}``."""
-
-    name: str
-    label: str
-    requires_reason: bool
-
-
 class AppealDetailOut(AppealListOut):
     text: str
     address: str
@@ -299,8 +291,7 @@ class AppealDetailOut(AppealListOut):
     def resolve_actions(obj: Appeal, context: Any) -> list[dict[str, Any]]:
         from .workflow import appeal_workflow
 
-        user = context["request"].user
-        return [{"name": t.name, "label": str(t.label), "requires_reason": t.requires_reason} for t in appeal_workflow.available(user, obj)]
+        return actions_out(appeal_workflow, context["request"].user, obj)
 
 
 class TimelineEventOut(Schema):

@@ -7,30 +7,16 @@ fix. Content rules (required text, lengths, ranges, scope) are the services'; ty
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from django.urls import reverse
 from ninja import Field, Schema
-from pydantic import AfterValidator
+
+from yishi.core.schemas import ActionOut, Id, Text, actions_out
 
 from .choices import ParticipantKind, ResearchKind, RoomLevel, RoomMemberRole, TopicSource, TopicState
 from .models import Room, Topic
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-MAX_ID = 2**63 - 1
-
-
-def _printable(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_printable)]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-
 
 # --- platform ------------------------------------------------------------------------------------------------------
 
@@ -385,14 +371,6 @@ class EvaluationOut(Schema):
     created_at: datetime
 
 
-class TopicActionOut(Schema):
-    """A transition the current user may run now: ``POST /consultations/topics/{id}/actions/{name}``."""
-
-    name: str
-    label: str
-    requires_reason: bool
-
-
 class TopicDetailOut(TopicListOut):
     description: str
     proposer_id: int | None
@@ -415,7 +393,7 @@ class TopicDetailOut(TopicListOut):
     effects: list[EffectOut]
     satisfaction: list[SatisfactionOut]
     evaluations: list[EvaluationOut]
-    actions: list[TopicActionOut]
+    actions: list[ActionOut]
 
     @staticmethod
     def resolve_escalated_to_ids(obj: Topic) -> list[int]:
@@ -468,11 +446,7 @@ class TopicDetailOut(TopicListOut):
     def resolve_actions(obj: Topic, context: Any) -> list[dict[str, Any]]:
         from .workflow import topic_workflow
 
-        user = context["request"].user
-        return [
-            {"name": t.name, "label": str(t.label), "requires_reason": t.requires_reason}
-            for t in topic_workflow.available(user, obj)
-        ]
+        return actions_out(topic_workflow, context["request"].user, obj)
 
 
 class TopicEventOut(Schema):

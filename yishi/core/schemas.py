@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from ninja import Field, Schema
 from pydantic import AfterValidator
+
+if TYPE_CHECKING:
+    from .workflow import Workflow
 
 # The largest id a 64-bit primary key holds; larger numbers are bad input (SQLite overflows on them).
 MAX_ID = 2**63 - 1
@@ -34,6 +37,22 @@ class ErrorOut(Schema):
 
 class OkOut(Schema):
     ok: bool = True
+
+
+class ActionOut(Schema):
+    """A transition the current user may run now, for buttons: ``POST …/{id}/actions/{name}``."""
+
+    name: str
+    label: str
+    requires_reason: bool
+
+
+def actions_out(workflow: Workflow, user: Any, obj: Any) -> list[dict[str, Any]]:
+    """The ``actions`` of a detail schema: what ``workflow.available`` offers this user on this object now."""
+    return [
+        {"name": t.name, "label": str(t.label), "requires_reason": t.requires_reason}
+        for t in workflow.available(user, obj)
+    ]
 
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
