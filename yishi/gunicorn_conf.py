@@ -74,6 +74,8 @@ def pre_fork(server: Any, worker: Any) -> None:
     """In the master before each fork: no database connection may be inherited by a worker (two processes would
     speak on one socket), and the objects loaded so far are frozen out of the cyclic GC, whose passes would
     otherwise write to every page and undo the sharing that preload_app gives."""
+    if not server.cfg.preload_app:  # Django was never loaded in the master
+        return
     from django.db import connections
 
     connections.close_all()
