@@ -493,7 +493,7 @@ def figure_http_intake(ctx: BenchContext, runs: int, *, seconds: float = 10.0, c
     rate.errors = latency.errors = errors + sum(r.errors for r in bare)
     statuses = Counter[str]()
     for r in [*results, *bare]:
-        statuses.update(r.statuses)
+        statuses.update({status: n for status, n in r.statuses.items() if not status.startswith("2")})
     setup = f"{results[0].tool}, {connections} connections × {seconds:g} s per run, {shape}"
     rate.note = (f"{setup}; intake {_cpu_note(results)}, bare {_cpu_note(bare)}; "
                  f"errors (non-2xx): {errors} of {sum(r.requests for r in results)}"
@@ -579,5 +579,5 @@ def figure_worker_memory(ctx: BenchContext, *, requests: int = 10_000, connectio
                 f"private {final.get('Private', 0) / 1024:.0f} MB, PSS {final.get('Pss', 0) / 1024:.0f} MB; "
                 f"master {master.get('VmRSS', 0) / 1024:.0f} MB; "
                 f"{result.requests:,} requests in {result.seconds:.0f} s, errors (non-2xx): {result.errors}"
-                + (f" {result.statuses}" if result.errors else ""))
+                + (f" {({k: v for k, v in result.statuses.items() if not k.startswith('2')})}" if result.errors else ""))
     return fig
