@@ -123,6 +123,7 @@ URGENCIES = {
     "水电气热": Urgency.UTILITY, "一般": Urgency.GENERAL, "普通": Urgency.GENERAL,
     "疑难复杂": Urgency.COMPLEX, "复杂": Urgency.COMPLEX, "疑难": Urgency.COMPLEX,
 }
+_NATURE_CODES, _URGENCY_CODES = frozenset(Nature.values), frozenset(Urgency.values)  # the codes themselves are accepted too
 DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
     "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M", "%Y%m%d%H%M%S",
@@ -404,12 +405,12 @@ def row_input(values: dict[str, Any], resolver: Resolver, now: datetime) -> Appe
         raise _bad("received_at", "缺少来电时间", "The call time is missing", "required")
     received = parse_received_at(received_at, now)
     nature_text = str(values.get("nature", ""))
-    nature = NATURES.get(nature_text) or (nature_text if nature_text in Nature.values else None)
+    nature = NATURES.get(nature_text) or (nature_text if nature_text in _NATURE_CODES else None)
     if nature is None:
         raise _bad("nature", f"诉求性质“{nature_text}”无效，应为咨询、求助、投诉、举报或建议之一",
                    f"Unknown nature {nature_text!r}: use 咨询, 求助, 投诉, 举报 or 建议", "unknown_nature")
     urgency_text = str(values.get("urgency", ""))
-    urgency = URGENCIES.get(urgency_text) or (urgency_text if urgency_text in Urgency.values else None)
+    urgency = URGENCIES.get(urgency_text) or (urgency_text if urgency_text in _URGENCY_CODES else None)
     if urgency_text and urgency is None:
         raise _bad("urgency", f"紧急程度“{urgency_text}”无效，应为紧急、水电气热、一般或疑难复杂",
                    f"Unknown urgency {urgency_text!r}", "unknown_urgency")
