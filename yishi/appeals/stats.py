@@ -100,7 +100,7 @@ class Period:
         """Whole months use the indexed statistics month; other ranges the indexed receiving time."""
         if self.whole_months:
             last = self.end.replace(day=1)
-            # One month is an equality, which lets PostgreSQL walk the (org_unit, month) index area by area.
+            # One month is an equality: the (month, place, lead unit) facts index then serves the grouped counts.
             return Q(month=self.start) if last == self.start else Q(month__gte=self.start, month__lte=last)
         tz = timezone.get_current_timezone()
         return Q(
