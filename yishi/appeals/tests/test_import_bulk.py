@@ -197,3 +197,24 @@ def test_received_times_and_months_follow_the_local_calendar(world):
     appeal = Appeal.objects.get()
     assert timezone.localtime(appeal.received_at).replace(tzinfo=None) == datetime(2026, 2, 1, 0, 30)
     assert appeal.month.isoformat() == "2026-02-01"  # 2026-01-31 16:30 UTC counts in February, Beijing time
+
+
+def test_the_profile_in_force_at_each_place_sets_its_lengths(world):
+    """A street that chose its own profile (titles of at most 20 characters) is read as ``appeal_submit`` reads it:
+    a 30-character title is refused there, and accepted in the other street."""
+    from yishi.policy.services import default_profile, profile_copy, profile_update
+
+    strict = profile_copy(actor=None, source=default_profile(), code="strict-titles", name="短标题")
+    profile_update(actor=None, profile=strict, params={**strict.params, "appeals.title_max_length": 20})
+    world.tree.street_a.policy_profile = strict
+    world.tree.street_a.save(update_fields=["policy_profile"])
+    title = "标" * 30
+    rows = [record(1, 所在社区="直冲社区", 标题=title), record(2, 所在社区="威东社区", 标题=title)]
+    batch = run(world, csv_bytes(rows))
+    assert [(e["line"], e["field"], e["code"]) for e in batch.errors] == [(2, "标题", "too_long")]
+    assert "20" in batch.errors[0]["reason"]
+    assert list(Appeal.objects.values_list("external_ref", flat=True)) == ["BULK00002"]
+    values = dict(zip([imports.COLUMNS[h] for h in HEADER], record(1, 所在社区="直冲社区", 标题=title), strict=True))
+    with pytest.raises(imports.InvalidInput, match="20"):  # what the single path says of the same row
+        appeal_submit(actor=world.district_staff, data=row_input(values, Resolver(world.tree.district), timezone.now()),
+                      channel=Channel.HOTLINE_IMPORT, on_behalf=True)
