@@ -18,14 +18,22 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryD
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from yishi.core.errors import InvalidInput, NotFound, YishiError
 from yishi.core.pagination import CappedPaginator
 from yishi.core.permissions import can, get_rule, grants, is_platform_admin, matching_grants, signed_in_user
-from yishi.core.views_helpers import render_page_or_fragment, scoped_or_404, wants_fragment
+from yishi.core.views_helpers import (
+    action_done,
+    attach_error,
+    form_errors_text,
+    render_page_or_fragment,
+    run_action_form,
+    scoped_or_404,
+    wants_fragment,
+)
 from yishi.policy.services import policy_value
 
 from . import forms as f
@@ -38,12 +46,6 @@ SUBMITTED_KEY = "appeals_submitted"
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
-
-def _attach_error(form: forms.Form, exc: YishiError, field: str | None = None) -> None:
-    """Show a service's refusal next to the field it names, or above the form."""
-    name = field if field is not None else exc.field
-    form.add_error(name if name in form.fields else None, exc.message)
-
 
 def _scope_paths(user: Any, action: str) -> list[str] | None:
     """The org paths a staff member may act in under ``action`` (None: everywhere)."""
@@ -129,7 +131,7 @@ def submit(request: HttpRequest) -> HttpResponse:
                 )
             except YishiError as exc:
                 sign_in_needed = exc.code == "anonymous_not_allowed"
-                _attach_error(form, exc, form.field_for(exc.field))
+                attach_error(form, exc, form.field_for(exc.field))
                 status = exc.status
             else:
                 _remember_submission(request, appeal)
@@ -229,7 +231,7 @@ def callback(request: HttpRequest, token: str) -> HttpResponse:
                 if exc.code == "transition_not_allowed":
                     form.add_error(None, _("这件诉求还没有答复，答复后才能评价。"))
                 else:
-                    _attach_error(form, exc)
+                    attach_error(form, exc)
                 status = exc.status
             else:
                 messages.success(request, _("感谢您的评价！"))
@@ -250,7 +252,7 @@ def reopen_request(request: HttpRequest, token: str) -> HttpResponse:
         try:
             services.appeal_request_reopen_by_link(token=token, reason=form.cleaned_data["reason"])
         except YishiError as exc:
-            _attach_error(form, exc)
+            attach_error(form, exc)
             status = exc.status
         else:
             messages.success(request, _("重办申请已提交，工作人员会尽快处理。"))
@@ -338,7 +340,7 @@ def enter(request: HttpRequest) -> HttpResponse:
                     idempotency_key=form.cleaned_data.get("idempotency_key") or None, on_behalf=True,
                 )
             except YishiError as exc:
-                _attach_error(form, exc, form.field_for(exc.field))
+                attach_error(form, exc, form.field_for(exc.field))
                 status = exc.status
             else:
                 _remember_submission(request, appeal)
@@ -494,8 +496,7 @@ def _detail_context(request: HttpRequest, appeal: Appeal, *, failed: tuple[str, 
             "open": failed is not None and failed[0] == t.name,
         })
     if failed is not None and failed[0] not in offered_verbs and not action_error:
-        errors = failed[1].non_field_errors() or [e for errs in failed[1].errors.values() for e in errs]
-        action_error = " ".join(str(e) for e in errors)
+        action_error = form_errors_text(failed[1])
     attachments = list(appeal.attachments.order_by("created_at", "id"))
     context: dict[str, Any] = {
         "appeal": appeal,
@@ -550,37 +551,19 @@ def action(request: HttpRequest, appeal_id: int, verb: str) -> HttpResponse:
     if spec is None:
         raise Http404
     form = spec.form(request.POST, request.FILES, prefix=verb, **_form_kwargs(verb, appeal, {}))
-    status = 400
-    if form.is_valid():
-        try:
-            spec.run(request.user, appeal, form.cleaned_data)
-        except NotFound as exc:
-            if exc.field:  # the other appeal of a merge or duplicate
-                _attach_error(form, exc)
-            else:
-                raise Http404 from exc
-        except YishiError as exc:
-            _attach_error(form, exc)
-            status = exc.status
-        else:
-            label = appeal_workflow.transitions[verb].label
-            try:
-                appeal = selectors.appeal_get(user=request.user, pk=appeal_id)
-            except NotFound:
-                # The action moved the appeal out of the user's sight (e.g. escalated past their level).
-                messages.success(request, _("已完成：%(action)s") % {"action": label})
-                return _redirect(request, reverse("appeals:list"))
-            if wants_fragment(request):
-                response = render(request, "appeals/_detail.html", _detail_context(request, appeal, done=label))
-                patch_vary_headers(response, ["HX-Request"])
-                return response
-            messages.success(request, _("已完成：%(action)s") % {"action": label})
-            return redirect("appeals:detail", appeal_id=appeal.pk)
-    context = _detail_context(request, appeal, failed=(verb, form))
-    template = "appeals/_detail.html" if wants_fragment(request) else "appeals/detail.html"
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    result = run_action_form(form, lambda data: spec.run(request.user, appeal, data))
+    if not result.ok:
+        context = _detail_context(request, appeal, failed=(verb, form))
+        return render_page_or_fragment(request, "appeals/detail.html", "appeals/_detail.html", context, status=result.status)
+    label = appeal_workflow.transitions[verb].label
+    try:
+        appeal = selectors.appeal_get(user=request.user, pk=appeal_id)
+    except NotFound:
+        # The action moved the appeal out of the user's sight (e.g. escalated past their level).
+        messages.success(request, _("已完成：%(action)s") % {"action": label})
+        return _redirect(request, reverse("appeals:list"))
+    return action_done(request, label, fragment_template="appeals/_detail.html", url=reverse("appeals:detail", args=[appeal.pk]),
+                       context=lambda: _detail_context(request, appeal, done=label))
 
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:
@@ -638,7 +621,7 @@ def wish_submit(request: HttpRequest) -> HttpResponse:
             try:
                 services.wish_submit(actor=request.user, title=d["title"], text=d["text"], org_unit_id=d["org_unit"], contact_name=d["contact_name"])
             except YishiError as exc:
-                _attach_error(form, exc)
+                attach_error(form, exc)
                 status = exc.status
             else:
                 messages.success(request, _("心愿已发布，等待代表或志愿者认领。"))
@@ -677,7 +660,7 @@ def wish_fulfil(request: HttpRequest, wish_id: int) -> HttpResponse:
             try:
                 services.wish_fulfil(actor=request.user, wish_id=wish.pk, note=form.cleaned_data["note"])
             except YishiError as exc:
-                _attach_error(form, exc)
+                attach_error(form, exc)
                 status = exc.status
             else:
                 messages.success(request, _("已标记心愿实现，谢谢您！"))

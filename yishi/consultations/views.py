@@ -22,14 +22,21 @@ from django.core.paginator import Paginator
 from django.db.models import Avg, Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from yishi.core.errors import NotFound, YishiError
+from yishi.core.errors import YishiError
 from yishi.core.permissions import can, get_rule, is_platform_admin, matching_grants
-from yishi.core.views_helpers import render_page_or_fragment, scoped_or_404, wants_fragment
+from yishi.core.views_helpers import (
+    action_done,
+    attach_error,
+    form_errors_text,
+    render_page_or_fragment,
+    run_action_form,
+    scoped_or_404,
+)
 from yishi.orgs.models import OrgUnit
 from yishi.policy.services import policy_value
 
@@ -42,10 +49,6 @@ from .steps import loop_steps, timeline
 from .workflow import topic_workflow
 
 S = TopicState
-
-
-def _attach_error(form: forms.Form, exc: YishiError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _scope_units(user: Any, action: str) -> list[tuple[int, str]]:
@@ -109,7 +112,7 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
                 services.room_member_set(actor=user, room=room, user=member_form.cleaned_data["user"],
                                          role=member_form.cleaned_data["role"])
             except YishiError as exc:
-                _attach_error(member_form, exc)
+                attach_error(member_form, exc)
             else:
                 messages.success(request, _("已更新议事室成员"))
                 return redirect("consultations:room", room_id=room.pk)
@@ -144,7 +147,7 @@ def propose(request: HttpRequest, room_id: int) -> HttpResponse:
                     proposer_name=d["proposer_name"], catalogue_item_id=d["catalogue_item"],
                 )
             except YishiError as exc:
-                _attach_error(form, exc)
+                attach_error(form, exc)
                 status = exc.status
             else:
                 messages.success(request, _("议题已提交，等待党组织审定。"))
@@ -201,7 +204,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
                 services.catalogue_item_create(actor=user, org_unit=d["org_unit"], title=d["title"],
                                                description=d["description"], mandatory=d["mandatory"])
             except YishiError as exc:
-                _attach_error(form, exc)
+                attach_error(form, exc)
                 status = exc.status
             else:
                 messages.success(request, _("已加入议事协商目录"))
@@ -230,7 +233,7 @@ def talents(request: HttpRequest) -> HttpResponse:
                 services.talent_add(actor=user, name=d["name"], expertise=d["expertise"], org_unit=d["org_unit"],
                                     kind=d["kind"], organisation=d["organisation"], phone=d["phone"])
             except YishiError as exc:
-                _attach_error(form, exc)
+                attach_error(form, exc)
                 status = exc.status
             else:
                 messages.success(request, _("已加入人才库"))
@@ -404,8 +407,7 @@ def _detail_context(request: HttpRequest, topic: Topic, *, failed: tuple[str, fo
         form = failed[1] if bound and failed is not None else spec.form(prefix=verb, **_kwargs(verb, topic, facts))
         forms_by_verb[verb] = {"verb": verb, "label": label, "form": form, "tone": spec.tone, "open": bound}
     if failed is not None and failed[0] not in forms_by_verb and not action_error:
-        errors = failed[1].non_field_errors() or [e for errs in failed[1].errors.values() for e in errs]
-        action_error = " ".join(str(e) for e in errors)
+        action_error = form_errors_text(failed[1])
     panel = selectors.representativeness(topic)
     failures = selectors.topic_failures(topic)
     min_research = int(policy_value("consultations.min_research_records", topic.room.org_unit))
@@ -465,31 +467,18 @@ def action(request: HttpRequest, topic_id: int, verb: str) -> HttpResponse:
         raise Http404
     facts = _facts(request.user, topic) if verb in ("invite", "responsibility") else {}
     form = spec.form(request.POST, request.FILES, prefix=verb, **_kwargs(verb, topic, facts))
-    status = 400
-    if form.is_valid():
-        try:
-            result = spec.run(request.user, topic, form.cleaned_data)
-        except NotFound as exc:
-            raise Http404 from exc
-        except YishiError as exc:
-            _attach_error(form, exc)
-            status = exc.status
-        else:
-            label = spec.done or str(topic_workflow.transitions[verb].label)
-            if verb == "escalate" and isinstance(result, Topic):
-                messages.success(request, _("已上报：%(room)s") % {"room": result.room.name})
-            topic = _get_topic(request.user, topic_id)
-            if wants_fragment(request):
-                response = render(request, "consultations/_topic_detail.html", _detail_context(request, topic, done=label))
-                patch_vary_headers(response, ["HX-Request"])
-                return response
-            messages.success(request, _("已完成：%(action)s") % {"action": label})
-            return redirect("consultations:topic", topic_id=topic.pk)
-    context = _detail_context(request, topic, failed=(verb, form))
-    template = "consultations/_topic_detail.html" if wants_fragment(request) else "consultations/topic_detail.html"
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    result = run_action_form(form, lambda data: spec.run(request.user, topic, data))
+    if not result.ok:
+        context = _detail_context(request, topic, failed=(verb, form))
+        return render_page_or_fragment(request, "consultations/topic_detail.html", "consultations/_topic_detail.html",
+                                       context, status=result.status)
+    label = spec.done or str(topic_workflow.transitions[verb].label)
+    if verb == "escalate" and isinstance(result.value, Topic):
+        messages.success(request, _("已上报：%(room)s") % {"room": result.value.room.name})
+    topic = _get_topic(request.user, topic_id)
+    return action_done(request, label, fragment_template="consultations/_topic_detail.html",
+                       url=reverse("consultations:topic", args=[topic.pk]),
+                       context=lambda: _detail_context(request, topic, done=label))
 
 
 @login_required
