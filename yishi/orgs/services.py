@@ -11,6 +11,7 @@ from django.db.models.functions import Concat, Substr
 from yishi.audit.services import record
 from yishi.core.errors import InvalidInput
 from yishi.core.permissions import require
+from yishi.policy import cache as policy_cache
 
 from .models import OrgUnit
 
@@ -46,6 +47,9 @@ def org_unit_move(*, actor: Any, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
             depth=F("depth") + shift,
         )
         OrgUnit.objects.filter(pk=locked.pk).update(parent=new_parent)
+        # Queryset updates send no signal: drop this process's reference cache now, so the rest of this request
+        # reads the moved tree (other processes see the token the table's trigger changed).
+        policy_cache.forget()
         record(
             actor=actor, code="orgs.unit.moved", subject=locked,
             before={"parent": locked.parent_id, "path": old_path}, after={"parent": new_parent.pk, "path": new_path},

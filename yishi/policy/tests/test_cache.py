@@ -134,3 +134,24 @@ def test_install_triggers_is_idempotent(tree):
     before = token()
     OrgUnit.objects.filter(pk=tree.street_a.pk).update(name="新名")
     assert token() != before
+
+
+def test_a_move_inside_a_pinned_scope_is_read_back_in_that_scope(tree, district_staff):
+    strict = strict_profile()
+    OrgUnit.objects.filter(pk=tree.street_b.pk).update(policy_profile=strict)
+    with cache.pinned():
+        assert policy_value("calendar.warning_percent", tree.community_a2) == 80
+        org_unit_move(actor=district_staff, unit=tree.community_a2, new_parent=tree.street_b)
+        assert policy_value("calendar.warning_percent", tree.community_a2) == 50
+
+
+def test_a_request_reads_the_generation_once(tree, rf):
+    def view(request):
+        for unit in (tree.community_a1, tree.community_a2, tree.community_b1, tree.street_a):
+            policy_value("calendar.warning_percent", unit)
+        return "ok"
+
+    middleware = cache.PinPerRequestMiddleware(view)
+    with CaptureQueriesContext(connection) as ctx:
+        assert middleware(rf.get("/")) == "ok"
+    assert sum("policy_policygeneration" in q["sql"] for q in ctx.captured_queries) == 1
