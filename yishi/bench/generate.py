@@ -491,8 +491,10 @@ def generate(n: int, shape: CityShape | None = None, *, seed: int = 42, workers:
     if rebuild_indexes is None:
         rebuild_indexes = n >= 200_000
     count, rebuilt = insert_plan(plan, workers=workers, rebuild_indexes=rebuild_indexes, progress=progress)
-    if plan.pg:
-        with connection.cursor() as cursor:  # statistics for the planner, and the visibility map for index-only scans
+    with connection.cursor() as cursor:
+        if plan.pg:  # statistics for the planner, and the visibility map for index-only scans
             cursor.execute(f"VACUUM (ANALYZE) {Appeal._meta.db_table}")
+        else:  # without statistics SQLite reads a whole district to sort it rather than walk the time index
+            cursor.execute("ANALYZE")
     return GenerateResult(count, time.perf_counter() - started, len(communities), sum(len(v) for v in serving.values()),
                           bool(TextSource(seed).uses_corpus), rebuilt)
