@@ -92,6 +92,13 @@ def test_the_loop_through_the_pages(new_page, screenshot, live_server):
     member = new_page(viewport=PHONE)
     _login(member, cw.member)
     member.goto(f"/consultations/topics/{topic.pk}/")
+    # A refused form comes back in the panel with its errors (a 400 swapped in) and focus on the first field in error.
+    research = member.locator("#topic-detail details.action-item", has=member.locator("summary", has_text="提交调研记录"))
+    research.locator("summary").click()
+    research.get_by_role("button", name=re.compile(r"^提交调研记录")).first.click()
+    member.locator("#topic-detail .has-error").first.wait_for()
+    _settled(member)
+    assert member.evaluate("!!document.activeElement.closest('#topic-detail .has-error')")
     _act(member, "提交调研记录", "已提交调研记录", select={"类型": "实地走访"},
          fill={"标题": "夜间走访", "内容": "晚上八点走访，12 盏路灯不亮。"})
     party.goto(f"/consultations/topics/{topic.pk}/")

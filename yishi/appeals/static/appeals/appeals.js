@@ -1,9 +1,8 @@
 /* Appeals pages: small enhancements on top of forms that work without JavaScript.
    - a live character count under the appeal text;
    - "use my location" (navigator.geolocation) filling the hidden coordinates;
-   - anonymous appeals hide the contact fields;
-   - action forms show their errors: HTMX swaps 4xx answers of elements marked data-swap-errors, then focus moves
-     to the status message or the first field in error. */
+   - anonymous appeals hide the contact fields.
+   Action forms that show their errors after an HTMX post are core/yishi.js's (every page). */
 (function () {
   "use strict";
 
@@ -110,29 +109,5 @@
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
 
-  var detailSwapped = false;
-
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var xhr = event.detail.xhr;
-    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
-    if (xhr && xhr.status >= 400 && xhr.status < 500 && xhr.status !== 404 && elt && elt.closest("[data-swap-errors]")) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-    detailSwapped = event.detail.shouldSwap && event.detail.target && event.detail.target.id === "appeal-detail";
-  });
-
-  document.addEventListener("htmx:afterSettle", function () {
-    init(document);
-    if (!detailSwapped) { return; }
-    detailSwapped = false;
-    var detail = document.getElementById("appeal-detail");
-    if (!detail) { return; }
-    var focus = detail.querySelector("[data-focus]") ||
-      detail.querySelector(".has-error input, .has-error textarea, .has-error select, .form-errors");
-    if (focus) {
-      if (!/^(INPUT|TEXTAREA|SELECT)$/.test(focus.tagName) && !focus.hasAttribute("tabindex")) { focus.setAttribute("tabindex", "-1"); }
-      focus.focus();
-    }
-  });
+  document.addEventListener("htmx:afterSettle", function () { init(document); });
 })();
