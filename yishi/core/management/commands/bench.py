@@ -70,7 +70,7 @@ class Command(BaseCommand):
 
         ctx = F.BenchContext()
         wanted = opts["only"] or list(F.FIGURES)
-        results = []
+        results: list[F.Figure] = []
         for name in wanted:
             fn: Any = F.FIGURES[name]
             self.stdout.write(f"measuring {name}…")
