@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from django.db import connection
 
 from yishi.accounts.models import RoleAssignment, User
 from yishi.orgs.models import HandlingUnit, OrgUnit, Station
@@ -56,3 +60,32 @@ def make_user(role: str | None = None, unit: OrgUnit | None = None, *, username:
     if role is not None and unit is not None:
         RoleAssignment.objects.create(user=user, role=role, org_unit=unit, **extra)
     return user
+
+
+def race(*calls: Callable[[], Any], result: Callable[[Any], Any] = lambda value: value) -> list[Any]:
+    """Run the calls at once (threads started together at a barrier, each on its own database connection, in real
+    transactions: tests of row locks, PostgreSQL only). Each outcome is ``result`` of what the call returned, the
+    code of the domain error it raised (``transition_not_allowed``…), or the repr of any other error, so that an
+    unexpected one fails the test with its description."""
+    from yishi.core.errors import YishiError
+
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[Any] = [None] * len(calls)
+
+    def run(i: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            outcomes[i] = result(call())
+        except YishiError as exc:
+            outcomes[i] = exc.code
+        except Exception as exc:  # any other error fails the test with its description
+            outcomes[i] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcomes

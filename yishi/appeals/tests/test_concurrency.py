@@ -6,9 +6,6 @@ Threads start together at a barrier, each on its own database connection, in rea
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.db import connection
@@ -21,37 +18,12 @@ from yishi.appeals.testing import drive_to
 from yishi.audit.models import AuditEvent
 from yishi.audit.services import verify_chain
 from yishi.conftest import client_for
-from yishi.core.errors import TransitionNotAllowed
-from yishi.core.testing import make_user
+from yishi.core.testing import make_user, race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
 ]
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls at once; each outcome is the call's result, "not_allowed", or the repr of another error."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            outcomes[i] = call()
-        except TransitionNotAllowed:
-            outcomes[i] = "not_allowed"
-        except Exception as exc:  # any other error fails the test with its description
-            outcomes[i] = repr(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return outcomes
 
 
 def test_two_liaisons_of_one_unit_accept_at_once(world):
@@ -61,7 +33,7 @@ def test_two_liaisons_of_one_unit_accept_at_once(world):
         lambda: services.appeal_accept(actor=world.housing_liaison, appeal=appeal.pk).state,
         lambda: services.appeal_accept(actor=colleague, appeal=appeal.pk).state,
     )
-    assert sorted(outcomes) == ["accepted", "not_allowed"]
+    assert sorted(outcomes) == ["accepted", "transition_not_allowed"]
     appeal.refresh_from_db()
     assert appeal.state == S.ACCEPTED and appeal.accepted_at is not None
     assert Assignment.objects.get(appeal=appeal).status == "accepted"
@@ -76,7 +48,7 @@ def test_two_dispatchers_dispatch_at_once(world):
         lambda: services.appeal_dispatch(actor=world.dispatcher, appeal=appeal.pk).state,
         lambda: services.appeal_dispatch(actor=other, appeal=appeal.pk, lead_unit_id=world.tree.unit_water.pk).state,
     )
-    assert sorted(outcomes) == ["dispatched", "not_allowed"]
+    assert sorted(outcomes) == ["dispatched", "transition_not_allowed"]
     assert Assignment.objects.filter(appeal=appeal, role="lead").count() == 1
     assert AuditEvent.objects.filter(code="appeals.appeal.dispatch", subject_id=str(appeal.pk)).count() == 1
 
@@ -100,7 +72,7 @@ def test_two_callbacks_by_link_at_once(world):
         lambda: services.appeal_callback_by_link(token=appeal.callback_token, resolution="resolved", satisfaction="satisfied").state,
         lambda: services.appeal_callback_by_link(token=appeal.callback_token, resolution="resolved", satisfaction="basic").state,
     )
-    assert sorted(outcomes) == ["closed", "not_allowed"]
+    assert sorted(outcomes) == ["closed", "transition_not_allowed"]
     assert Callback.objects.filter(appeal=appeal).count() == 1
 
 
