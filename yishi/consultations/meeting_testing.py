@@ -16,6 +16,10 @@ from .choices import ParticipantKind, ResearchKind, ReviewState, RoomLevel, Topi
 from .models import Meeting, Participant, ResearchRecord, Room, RoomMember, Topic
 
 NAMES = ["李明", "王芳", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周强", "吴敏"]
+# The meeting tests' clock: the notice goes out on a Monday morning for a Wednesday evening meeting (19点议事厅).
+BJ = timezone.get_fixed_timezone(8 * 60)
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=BJ)
+START = datetime(2026, 3, 4, 19, 0, tzinfo=BJ)
 KINDS = [
     ParticipantKind.RESIDENT_REP, ParticipantKind.STAKEHOLDER, ParticipantKind.DEPUTY, ParticipantKind.PROPERTY_COMPANY,
     ParticipantKind.OWNERS_COMMITTEE, ParticipantKind.CPPCC_MEMBER, ParticipantKind.EXPERT, ParticipantKind.SOCIAL_ORG,

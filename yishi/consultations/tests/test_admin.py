@@ -3,28 +3,22 @@ and meeting records cannot be edited there; the research action goes through the
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
 
 from yishi.audit.models import AuditEvent
 from yishi.conftest import client_for
 from yishi.consultations import meetings, services
 from yishi.consultations.choices import MeetingState, ReviewState
 from yishi.consultations.choices import TopicState as S
-from yishi.consultations.meeting_testing import build_meeting_world, open_meeting, schedule
+from yishi.consultations.meeting_testing import START, T0, build_meeting_world, open_meeting, schedule
 from yishi.consultations.models import ResearchRecord, Topic
 from yishi.consultations.testing import drive_topic
 
 MODELS = list(apps.get_app_config("consultations").get_models())
-BJ = timezone.get_fixed_timezone(8 * 60)
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=BJ)
-START = datetime(2026, 3, 4, 19, 0, tzinfo=BJ)
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ the error answers ``{code, message, field}`` (403 inside the room's sight, 404 o
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -14,31 +14,8 @@ from django.utils import timezone
 from yishi.conftest import client_for
 from yishi.consultations import meetings as svc
 from yishi.consultations.choices import TopicState
-from yishi.consultations.meeting_testing import build_meeting_world, check_in_all, schedule
+from yishi.consultations.meeting_testing import T0
 from yishi.consultations.models import Meeting
-
-BJ = timezone.get_fixed_timezone(8 * 60)
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=BJ)
-START = datetime(2026, 3, 4, 19, 0, tzinfo=BJ)
-
-
-@pytest.fixture
-def mw(tree):
-    return build_meeting_world(tree)
-
-
-@pytest.fixture
-def scheduled(mw, time_machine):
-    time_machine.move_to(T0, tick=False)
-    meeting = schedule(mw, starts_at=START)
-    time_machine.move_to(START, tick=False)
-    return meeting
-
-
-@pytest.fixture
-def opened(mw, scheduled):
-    check_in_all(mw, scheduled)
-    return svc.meeting_open(actor=mw.chair, meeting=scheduled)
 
 
 @pytest.fixture

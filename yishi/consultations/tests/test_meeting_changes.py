@@ -16,15 +16,12 @@ from yishi.audit.services import events_for, verify_chain
 from yishi.conftest import client_for
 from yishi.consultations import meetings as svc
 from yishi.consultations.choices import MeetingState, TopicState
-from yishi.consultations.meeting_testing import build_meeting_world, check_in_all, schedule
+from yishi.consultations.meeting_testing import BJ, START, T0, build_meeting_world, check_in_all, schedule
 from yishi.consultations.models import Attendance, Meeting
 from yishi.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from yishi.notifications.models import Notification
 from yishi.policy.services import default_profile, profile_update
 
-BJ = timezone.get_fixed_timezone(8 * 60)
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=BJ)  # Monday: the notice goes out
-START = datetime(2026, 3, 4, 19, 0, tzinfo=BJ)  # Wednesday evening
 LATER = datetime(2026, 3, 5, 19, 0, tzinfo=BJ)  # Thursday evening
 
 

@@ -3,41 +3,16 @@ and the minutes."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-import pytest
 from django.test import Client
 from django.utils import timezone
 
 from yishi.conftest import client_for
 from yishi.consultations import meetings as svc
-from yishi.consultations.meeting_testing import build_meeting_world, check_in_all, schedule
+from yishi.consultations.meeting_testing import T0
 from yishi.consultations.meeting_views import _version_key
 from yishi.consultations.models import FloorRequest, Meeting, WrittenOpinion
 
-BJ = timezone.get_fixed_timezone(8 * 60)
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=BJ)
-START = datetime(2026, 3, 4, 19, 0, tzinfo=BJ)
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def mw(tree):
-    return build_meeting_world(tree)
-
-
-@pytest.fixture
-def scheduled(mw, time_machine):
-    time_machine.move_to(T0, tick=False)
-    meeting = schedule(mw, starts_at=START)
-    time_machine.move_to(START, tick=False)
-    return meeting
-
-
-@pytest.fixture
-def opened(mw, scheduled):
-    check_in_all(mw, scheduled)
-    return svc.meeting_open(actor=mw.chair, meeting=scheduled)
 
 
 def url(meeting, name: str = "", verb: str = "") -> str:

@@ -7,7 +7,7 @@ abstentions not counted as yes, the topic's outcome, the minutes, and an audit e
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -18,32 +18,17 @@ from yishi.audit.services import events_for, verify_chain
 from yishi.consultations import meetings as svc
 from yishi.consultations.choices import FloorState, MeetingState, MotionOutcome, MotionState, TopicState
 from yishi.consultations.meeting_selectors import meeting_state, meeting_version, minutes_draft
-from yishi.consultations.meeting_testing import build_meeting_world, check_in_all, open_meeting, schedule
+from yishi.consultations.meeting_testing import (
+    START,
+    T0,
+    build_meeting_world,
+    check_in_all,
+    open_meeting,
+    schedule,
+)
 from yishi.consultations.models import Attendance, FloorRequest, Meeting, Motion, Vote, WrittenOpinion
 from yishi.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from yishi.notifications.models import Notification
-
-BJ = timezone.get_fixed_timezone(8 * 60)
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=BJ)  # a Monday morning: the notice goes out
-START = datetime(2026, 3, 4, 19, 0, tzinfo=BJ)  # Wednesday evening (19点议事厅)
-
-
-@pytest.fixture
-def mw(tree):
-    return build_meeting_world(tree)
-
-
-@pytest.fixture
-def scheduled(mw, time_machine):
-    time_machine.move_to(T0, tick=False)
-    meeting = schedule(mw, starts_at=START)
-    time_machine.move_to(START, tick=False)
-    return meeting
-
-
-@pytest.fixture
-def opened(mw, scheduled):
-    return open_meeting(mw, scheduled)
 
 
 @pytest.fixture
