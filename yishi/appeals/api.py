@@ -15,13 +15,13 @@ the ``write`` scope (or the browser session); reads need ``read``. Errors are ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 from ninja import File, Form, Query, Router, UploadedFile
 from ninja.params import HeaderEx, P
 
+from yishi.core.api_actions import action_route
 from yishi.core.api_auth import PUBLIC, TokenAuth, auth
 from yishi.core.errors import NotFound, PermissionDenied
 from yishi.core.pagination import Page, paginate
@@ -232,17 +232,7 @@ def public_board(request: HttpRequest, filters: Query[BoardFilterIn]):
 # --- workflow actions -------------------------------------------------------------------------------------------
 
 
-def _action(verb: str, summary: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``POST /appeals/{id}/actions/{verb}`` (and its trailing-slash twin, Wagtail style)."""
-    path = f"/appeals/{{int:appeal_id}}/actions/{verb}"
-
-    def register(func: Callable[..., Any]) -> Callable[..., Any]:
-        router.post(path + "/", response=ACTION_RESPONSES, auth=auth("write"), include_in_schema=False)(func)
-        return router.post(
-            path, response=ACTION_RESPONSES, auth=auth("write"), summary=summary, operation_id=f"appeal_{verb}"
-        )(func)
-
-    return register
+_action = action_route(router, "/appeals/{int:appeal_id}", response=ACTION_RESPONSES, operation_prefix="appeal")
 
 
 def _visible(request: HttpRequest, appeal_id: int) -> int:

@@ -17,12 +17,12 @@ the ``write`` scope (or the browser session); reads need ``read``; rooms and the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 from ninja import File, Form, Query, Router, UploadedFile
 
+from yishi.core.api_actions import action_route
 from yishi.core.api_auth import PUBLIC, auth
 from yishi.core.pagination import Page, paginate
 from yishi.core.schemas import ERRORS
@@ -232,15 +232,7 @@ def support_topic(request: HttpRequest, topic_id: int):
 # --- workflow actions -------------------------------------------------------------------------------------------
 
 
-def _action(verb: str, summary: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``POST /consultations/topics/{id}/actions/{verb}`` (and its trailing-slash twin)."""
-    path = f"{TOPIC}/actions/{verb}"
-
-    def register(func: Callable[..., Any]) -> Callable[..., Any]:
-        router.post(path + "/", response=DETAIL, auth=auth("write"), include_in_schema=False)(func)
-        return router.post(path, response=DETAIL, auth=auth("write"), summary=summary, operation_id=f"topic_{verb}")(func)
-
-    return register
+_action = action_route(router, TOPIC, response=DETAIL, operation_prefix="topic")
 
 
 @_action("approve", "党组织审定通过")

@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +26,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 from ninja import Field, Query, Router, Schema
 
+from yishi.core.api_actions import action_route
 from yishi.core.api_auth import auth
 from yishi.core.pagination import Page, paginate
 from yishi.core.schemas import ERRORS, Id, Text
@@ -373,17 +373,7 @@ def meeting_opinions(request: HttpRequest, meeting_id: int):
 STATE_RESPONSES = {200: MeetingStateOut, **ERRORS}
 
 
-def _action(verb: str, summary: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``POST /meetings/{id}/actions/{verb}`` (and its trailing-slash twin, Wagtail style)."""
-    path = f"/meetings/{{int:meeting_id}}/actions/{verb}"
-
-    def register(func: Callable[..., Any]) -> Callable[..., Any]:
-        router.post(path + "/", response=STATE_RESPONSES, auth=auth("write"), include_in_schema=False)(func)
-        return router.post(
-            path, response=STATE_RESPONSES, auth=auth("write"), summary=summary, operation_id=f"meeting_{verb}"
-        )(func)
-
-    return register
+_action = action_route(router, "/meetings/{int:meeting_id}", response=STATE_RESPONSES, operation_prefix="meeting")
 
 
 def _state(request: HttpRequest, meeting_id: int) -> dict[str, Any]:
