@@ -6,8 +6,6 @@ service call; a refused call comes back as a ``YishiError`` whose message is sho
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -26,6 +24,7 @@ from yishi.core.errors import InvalidInput, NotFound, YishiError
 from yishi.core.pagination import CappedPaginator
 from yishi.core.permissions import can, get_rule, grants, is_platform_admin, matching_grants, signed_in_user
 from yishi.core.views_helpers import (
+    FormAction,
     action_done,
     attach_error,
     form_errors_text,
@@ -400,15 +399,6 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 # --- the appeal page and its actions -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Action:
-    """One transition's form and the service call it makes with the cleaned data."""
-
-    form: type[forms.Form]
-    run: Callable[[Any, Appeal, dict[str, Any]], Any]
-    tone: str = ""  # "danger" for refusals and rejections
-
-
 def _code_to_id(user: Any, code: str, field: str) -> int:
     """Merge and duplicate name the other appeal by its tracking code, looked up within the user's scope."""
     pk = selectors.appeal_list(user=user).filter(tracking_code=(code or "").strip().upper()).values_list("pk", flat=True).first()
@@ -418,32 +408,32 @@ def _code_to_id(user: Any, code: str, field: str) -> int:
 
 
 S = services
-ACTIONS: dict[str, Action] = {
-    "triage": Action(f.TriageForm, lambda u, a, d: S.appeal_triage(actor=u, appeal=a, category_id=d["category"], urgency=d["urgency"], nature=d["nature"], fast_lane=d["fast_lane"])),
-    "reject": Action(f.ReasonForm, lambda u, a, d: S.appeal_reject(actor=u, appeal=a, reason=d["reason"]), "danger"),
-    "answer": Action(f.TextForm, lambda u, a, d: S.appeal_answer(actor=u, appeal=a, text=d["text"])),
-    "dispatch": Action(f.DispatchForm, lambda u, a, d: S.appeal_dispatch(actor=u, appeal=a, lead_unit_id=d["lead_unit"], co_unit_ids=d["co_units"], note=d["note"])),
-    "accept": Action(f.EmptyForm, lambda u, a, d: S.appeal_accept(actor=u, appeal=a)),
-    "request_return": Action(f.ReturnRequestForm, lambda u, a, d: S.appeal_request_return(actor=u, appeal=a, reason=d["reason"], basis=d["basis"]), "danger"),
-    "approve_return": Action(f.ApproveReturnForm, lambda u, a, d: S.appeal_approve_return(actor=u, appeal=a, lead_unit_id=d["lead_unit"], co_unit_ids=d["co_units"], note=d["note"])),
-    "refuse_return": Action(f.ReasonForm, lambda u, a, d: S.appeal_refuse_return(actor=u, appeal=a, reason=d["reason"]), "danger"),
-    "contact": Action(f.TextForm, lambda u, a, d: S.appeal_contact(actor=u, appeal=a, text=d["text"])),
-    "progress": Action(f.TextForm, lambda u, a, d: S.appeal_progress(actor=u, appeal=a, text=d["text"])),
-    "co_report": Action(f.TextForm, lambda u, a, d: S.appeal_co_report(actor=u, appeal=a, text=d["text"])),
-    "request_extension": Action(f.ExtensionRequestForm, lambda u, a, d: S.appeal_request_extension(actor=u, appeal=a, working_days=d["working_days"], reason=d["reason"])),
-    "approve_extension": Action(f.NoteForm, lambda u, a, d: S.appeal_approve_extension(actor=u, appeal=a, note=d["note"])),
-    "refuse_extension": Action(f.ReasonForm, lambda u, a, d: S.appeal_refuse_extension(actor=u, appeal=a, reason=d["reason"]), "danger"),
-    "submit_reply": Action(f.ReplyForm, lambda u, a, d: S.appeal_submit_reply(actor=u, appeal=a, text=d["text"], photos=d["photos"])),
-    "approve_reply": Action(f.EmptyForm, lambda u, a, d: S.appeal_approve_reply(actor=u, appeal=a)),
-    "return_reply": Action(f.ReasonForm, lambda u, a, d: S.appeal_return_reply(actor=u, appeal=a, reason=d["reason"]), "danger"),
-    "callback": Action(f.StaffCallbackForm, lambda u, a, d: S.appeal_callback(actor=u, appeal=a, resolution=d["resolution"], satisfaction=d["satisfaction"], comment=d["comment"], unit_at_fault=d["unit_at_fault"])),
-    "close": Action(f.NoteForm, lambda u, a, d: S.appeal_close(actor=u, appeal=a, note=d["note"])),
-    "reopen": Action(f.ReopenForm, lambda u, a, d: S.appeal_reopen(actor=u, appeal=a, reason=d["reason"], lead_unit_id=d["lead_unit"])),
-    "archive": Action(f.EmptyForm, lambda u, a, d: S.appeal_archive(actor=u, appeal=a)),
-    "escalate": Action(f.ReasonForm, lambda u, a, d: S.appeal_escalate(actor=u, appeal=a, reason=d["reason"])),
-    "merge": Action(f.MergeForm, lambda u, a, d: S.appeal_merge(actor=u, appeal=a, into_id=_code_to_id(u, d["into"], "into"), reason=d["reason"])),
-    "mark_duplicate": Action(f.DuplicateForm, lambda u, a, d: S.appeal_mark_duplicate(actor=u, appeal=a, original_id=_code_to_id(u, d["original"], "original"))),
-    "supervise": Action(f.SuperviseForm, lambda u, a, d: S.appeal_supervise(actor=u, appeal=a, note=d["note"])),
+ACTIONS: dict[str, FormAction] = {
+    "triage": FormAction(f.TriageForm, lambda u, a, d: S.appeal_triage(actor=u, appeal=a, category_id=d["category"], urgency=d["urgency"], nature=d["nature"], fast_lane=d["fast_lane"])),
+    "reject": FormAction(f.ReasonForm, lambda u, a, d: S.appeal_reject(actor=u, appeal=a, reason=d["reason"]), "danger"),
+    "answer": FormAction(f.TextForm, lambda u, a, d: S.appeal_answer(actor=u, appeal=a, text=d["text"])),
+    "dispatch": FormAction(f.DispatchForm, lambda u, a, d: S.appeal_dispatch(actor=u, appeal=a, lead_unit_id=d["lead_unit"], co_unit_ids=d["co_units"], note=d["note"])),
+    "accept": FormAction(f.EmptyForm, lambda u, a, d: S.appeal_accept(actor=u, appeal=a)),
+    "request_return": FormAction(f.ReturnRequestForm, lambda u, a, d: S.appeal_request_return(actor=u, appeal=a, reason=d["reason"], basis=d["basis"]), "danger"),
+    "approve_return": FormAction(f.ApproveReturnForm, lambda u, a, d: S.appeal_approve_return(actor=u, appeal=a, lead_unit_id=d["lead_unit"], co_unit_ids=d["co_units"], note=d["note"])),
+    "refuse_return": FormAction(f.ReasonForm, lambda u, a, d: S.appeal_refuse_return(actor=u, appeal=a, reason=d["reason"]), "danger"),
+    "contact": FormAction(f.TextForm, lambda u, a, d: S.appeal_contact(actor=u, appeal=a, text=d["text"])),
+    "progress": FormAction(f.TextForm, lambda u, a, d: S.appeal_progress(actor=u, appeal=a, text=d["text"])),
+    "co_report": FormAction(f.TextForm, lambda u, a, d: S.appeal_co_report(actor=u, appeal=a, text=d["text"])),
+    "request_extension": FormAction(f.ExtensionRequestForm, lambda u, a, d: S.appeal_request_extension(actor=u, appeal=a, working_days=d["working_days"], reason=d["reason"])),
+    "approve_extension": FormAction(f.NoteForm, lambda u, a, d: S.appeal_approve_extension(actor=u, appeal=a, note=d["note"])),
+    "refuse_extension": FormAction(f.ReasonForm, lambda u, a, d: S.appeal_refuse_extension(actor=u, appeal=a, reason=d["reason"]), "danger"),
+    "submit_reply": FormAction(f.ReplyForm, lambda u, a, d: S.appeal_submit_reply(actor=u, appeal=a, text=d["text"], photos=d["photos"])),
+    "approve_reply": FormAction(f.EmptyForm, lambda u, a, d: S.appeal_approve_reply(actor=u, appeal=a)),
+    "return_reply": FormAction(f.ReasonForm, lambda u, a, d: S.appeal_return_reply(actor=u, appeal=a, reason=d["reason"]), "danger"),
+    "callback": FormAction(f.StaffCallbackForm, lambda u, a, d: S.appeal_callback(actor=u, appeal=a, resolution=d["resolution"], satisfaction=d["satisfaction"], comment=d["comment"], unit_at_fault=d["unit_at_fault"])),
+    "close": FormAction(f.NoteForm, lambda u, a, d: S.appeal_close(actor=u, appeal=a, note=d["note"])),
+    "reopen": FormAction(f.ReopenForm, lambda u, a, d: S.appeal_reopen(actor=u, appeal=a, reason=d["reason"], lead_unit_id=d["lead_unit"])),
+    "archive": FormAction(f.EmptyForm, lambda u, a, d: S.appeal_archive(actor=u, appeal=a)),
+    "escalate": FormAction(f.ReasonForm, lambda u, a, d: S.appeal_escalate(actor=u, appeal=a, reason=d["reason"])),
+    "merge": FormAction(f.MergeForm, lambda u, a, d: S.appeal_merge(actor=u, appeal=a, into_id=_code_to_id(u, d["into"], "into"), reason=d["reason"])),
+    "mark_duplicate": FormAction(f.DuplicateForm, lambda u, a, d: S.appeal_mark_duplicate(actor=u, appeal=a, original_id=_code_to_id(u, d["original"], "original"))),
+    "supervise": FormAction(f.SuperviseForm, lambda u, a, d: S.appeal_supervise(actor=u, appeal=a, note=d["note"])),
 }
 
 

@@ -10,8 +10,6 @@ evaluations, support). HTMX posts get the topic's body back; without JavaScript 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -30,6 +28,7 @@ from django.views.decorators.http import require_POST
 from yishi.core.errors import YishiError
 from yishi.core.permissions import can, get_rule, is_platform_admin, matching_grants
 from yishi.core.views_helpers import (
+    FormAction,
     action_done,
     attach_error,
     form_errors_text,
@@ -288,18 +287,6 @@ def topic_list(request: HttpRequest) -> HttpResponse:
     return render_page_or_fragment(request, "consultations/topic_list.html", "consultations/_topic_results.html", context)
 
 
-@dataclass(frozen=True)
-class Action:
-    """One action's form, the service call it makes with the cleaned data, and when the page offers it (the
-    transitions: when ``topic_workflow.available`` lists them; the records: ``offered``)."""
-
-    form: type[forms.Form]
-    run: Callable[[Any, Topic, dict[str, Any]], Any]
-    offered: Callable[[dict[str, Any]], bool] | None = None
-    tone: str = ""
-    done: str = ""
-
-
 def _kwargs(verb: str, topic: Topic, facts: dict[str, Any]) -> dict[str, Any]:
     if verb == "submit_results":
         return {"topic": topic}
@@ -313,51 +300,51 @@ def _kwargs(verb: str, topic: Topic, facts: dict[str, Any]) -> dict[str, Any]:
 
 
 Sv = services
-ACTIONS: dict[str, Action] = {
+ACTIONS: dict[str, FormAction] = {
     # transitions
-    "approve": Action(f.NoteForm, lambda u, t, d: Sv.topic_approve(actor=u, topic=t, note=d["note"])),
-    "decline": Action(f.ReasonForm, lambda u, t, d: Sv.topic_decline(actor=u, topic=t, reason=d["reason"]), tone="danger"),
-    "start_research": Action(f.EmptyForm, lambda u, t, d: Sv.topic_start_research(actor=u, topic=t)),
-    "call_meeting": Action(f.EmptyForm, lambda u, t, d: Sv.topic_call_meeting(actor=u, topic=t)),
-    "record_decision": Action(f.OptionalReasonForm, lambda u, t, d: Sv.topic_record_outcome(actor=u, topic=t, decided=True, reason=d["reason"])),
-    "record_no_decision": Action(f.ReasonForm, lambda u, t, d: Sv.topic_record_outcome(actor=u, topic=t, decided=False, reason=d["reason"]), tone="danger"),
-    "submit_results": Action(f.SubmitResultsForm, lambda u, t, d: Sv.topic_submit_results(actor=u, topic=t, sent_to_id=d["results_sent_to"], note=d["note"])),
-    "start_implementation": Action(f.EmptyForm, lambda u, t, d: Sv.topic_start_implementation(actor=u, topic=t)),
-    "start_evaluation": Action(f.EmptyForm, lambda u, t, d: Sv.topic_start_evaluation(actor=u, topic=t)),
-    "close": Action(f.CloseForm, lambda u, t, d: Sv.topic_close(actor=u, topic=t, final_rating=d["final_rating"], note=d["note"])),
-    "escalate": Action(f.ReasonForm, lambda u, t, d: Sv.topic_escalate(actor=u, topic=t, reason=d["reason"])),
+    "approve": FormAction(f.NoteForm, lambda u, t, d: Sv.topic_approve(actor=u, topic=t, note=d["note"])),
+    "decline": FormAction(f.ReasonForm, lambda u, t, d: Sv.topic_decline(actor=u, topic=t, reason=d["reason"]), tone="danger"),
+    "start_research": FormAction(f.EmptyForm, lambda u, t, d: Sv.topic_start_research(actor=u, topic=t)),
+    "call_meeting": FormAction(f.EmptyForm, lambda u, t, d: Sv.topic_call_meeting(actor=u, topic=t)),
+    "record_decision": FormAction(f.OptionalReasonForm, lambda u, t, d: Sv.topic_record_outcome(actor=u, topic=t, decided=True, reason=d["reason"])),
+    "record_no_decision": FormAction(f.ReasonForm, lambda u, t, d: Sv.topic_record_outcome(actor=u, topic=t, decided=False, reason=d["reason"]), tone="danger"),
+    "submit_results": FormAction(f.SubmitResultsForm, lambda u, t, d: Sv.topic_submit_results(actor=u, topic=t, sent_to_id=d["results_sent_to"], note=d["note"])),
+    "start_implementation": FormAction(f.EmptyForm, lambda u, t, d: Sv.topic_start_implementation(actor=u, topic=t)),
+    "start_evaluation": FormAction(f.EmptyForm, lambda u, t, d: Sv.topic_start_evaluation(actor=u, topic=t)),
+    "close": FormAction(f.CloseForm, lambda u, t, d: Sv.topic_close(actor=u, topic=t, final_rating=d["final_rating"], note=d["note"])),
+    "escalate": FormAction(f.ReasonForm, lambda u, t, d: Sv.topic_escalate(actor=u, topic=t, reason=d["reason"])),
     # the records of the steps
-    "support": Action(f.EmptyForm, lambda u, t, d: Sv.topic_support(actor=u, topic=t),
+    "support": FormAction(f.EmptyForm, lambda u, t, d: Sv.topic_support(actor=u, topic=t),
                       offered=lambda x: x["state"] in Sv.SUPPORT_STATES and x["may_support"] and not x["supported"],
                       done=_("已附议")),
-    "invite": Action(f.ParticipantForm, lambda u, t, d: Sv.participant_invite(
+    "invite": FormAction(f.ParticipantForm, lambda u, t, d: Sv.participant_invite(
         actor=u, topic=t, kind=d["kind"], user_id=d["user"], talent_id=d["talent"], handling_unit_id=d["handling_unit"],
         enterprise_id=d["enterprise"], name=d["name"], can_vote=d["can_vote"]),
         offered=lambda x: x["manage"] and x["state"] in Sv.INVITE_STATES, done=_("已邀请参与主体")),
-    "remove_participant": Action(f.RemoveParticipantForm, lambda u, t, d: Sv.participant_remove(actor=u, topic=t, participant_id=d["participant"]),
+    "remove_participant": FormAction(f.RemoveParticipantForm, lambda u, t, d: Sv.participant_remove(actor=u, topic=t, participant_id=d["participant"]),
                                  offered=lambda x: x["manage"] and x["state"] in Sv.INVITE_STATES, tone="danger", done=_("已移除参与主体")),
-    "research": Action(f.ResearchForm, lambda u, t, d: Sv.research_add(actor=u, topic=t, kind=d["kind"], title=d["title"], text=d["text"], attachments=d["attachments"]),
+    "research": FormAction(f.ResearchForm, lambda u, t, d: Sv.research_add(actor=u, topic=t, kind=d["kind"], title=d["title"], text=d["text"], attachments=d["attachments"]),
                        offered=lambda x: x["research"] and x["state"] in Sv.RESEARCH_STATES, done=_("已提交调研记录")),
-    "approve_research": Action(f.ResearchReviewForm, lambda u, t, d: Sv.research_approve(actor=u, topic=t, research_id=d["research"], note=d["note"]),
+    "approve_research": FormAction(f.ResearchReviewForm, lambda u, t, d: Sv.research_approve(actor=u, topic=t, research_id=d["research"], note=d["note"]),
                                offered=lambda x: x["review"], done=_("调研记录已通过")),
-    "reject_research": Action(f.ResearchRejectForm, lambda u, t, d: Sv.research_reject(actor=u, topic=t, research_id=d["research"], reason=d["reason"]),
+    "reject_research": FormAction(f.ResearchRejectForm, lambda u, t, d: Sv.research_reject(actor=u, topic=t, research_id=d["research"], reason=d["reason"]),
                               offered=lambda x: x["review"], tone="danger", done=_("调研记录已退回")),
-    "opinion": Action(f.OpinionForm, lambda u, t, d: Sv.opinion_add(actor=u, topic=t, text=d["text"], rationale=d["rationale"], motion_id=d["motion"]),
+    "opinion": FormAction(f.OpinionForm, lambda u, t, d: Sv.opinion_add(actor=u, topic=t, text=d["text"], rationale=d["rationale"], motion_id=d["motion"]),
                       offered=lambda x: x["manage"] and x["state"] in Sv.OPINION_STATES, done=_("已加入意见建议清单")),
-    "from_motions": Action(f.EmptyForm, lambda u, t, d: Sv.opinions_from_motions(actor=u, topic=t),
+    "from_motions": FormAction(f.EmptyForm, lambda u, t, d: Sv.opinions_from_motions(actor=u, topic=t),
                            offered=lambda x: x["manage"] and x["state"] in Sv.OPINION_STATES and x["motions_left"], done=_("已列入通过的动议")),
-    "remove_opinion": Action(f.RemoveOpinionForm, lambda u, t, d: Sv.opinion_remove(actor=u, topic=t, opinion_id=d["opinion"]),
+    "remove_opinion": FormAction(f.RemoveOpinionForm, lambda u, t, d: Sv.opinion_remove(actor=u, topic=t, opinion_id=d["opinion"]),
                              offered=lambda x: x["manage"] and x["state"] in Sv.OPINION_STATES, tone="danger", done=_("已删除意见建议")),
-    "responsibility": Action(f.ResponsibilityForm, lambda u, t, d: Sv.responsibility_add(
+    "responsibility": FormAction(f.ResponsibilityForm, lambda u, t, d: Sv.responsibility_add(
         actor=u, topic=t, opinion_item_id=d["opinion_item"], task=d["task"], handling_unit_id=d["handling_unit"], working_days=d["working_days"]),
         offered=lambda x: x["manage"] and x["state"] in Sv.RESPONSIBILITY_STATES, done=_("已加入工作责任清单")),
-    "set_unit": Action(f.SetUnitForm, lambda u, t, d: Sv.responsibility_set_unit(actor=u, topic=t, responsibility_id=d["responsibility"], handling_unit_id=d["handling_unit"]),
+    "set_unit": FormAction(f.SetUnitForm, lambda u, t, d: Sv.responsibility_set_unit(actor=u, topic=t, responsibility_id=d["responsibility"], handling_unit_id=d["handling_unit"]),
                        offered=lambda x: x["manage"] and x["state"] in (*Sv.RESPONSIBILITY_STATES, S.EVALUATING), done=_("已明确责任单位")),
-    "effect": Action(f.EffectForm, lambda u, t, d: Sv.effect_add(actor=u, topic=t, text=d["text"], evidence=d["evidence"], responsibility_id=d["responsibility"]),
+    "effect": FormAction(f.EffectForm, lambda u, t, d: Sv.effect_add(actor=u, topic=t, text=d["text"], evidence=d["evidence"], responsibility_id=d["responsibility"]),
                      offered=lambda x: x["manage"] and x["state"] in Sv.EFFECT_STATES, done=_("已记录落实效果")),
-    "satisfaction": Action(f.SatisfactionForm, lambda u, t, d: Sv.satisfaction_respond(actor=u, topic=t, score=d["score"], comment=d["comment"]),
+    "satisfaction": FormAction(f.SatisfactionForm, lambda u, t, d: Sv.satisfaction_respond(actor=u, topic=t, score=d["score"], comment=d["comment"]),
                            offered=lambda x: x["state"] in Sv.EVALUATION_STATES and x["respond"] and not x["responded"], done=_("感谢您的评价")),
-    "evaluation": Action(f.EvaluationForm, lambda u, t, d: Sv.evaluation_add(actor=u, topic=t, organisation=d["organisation"], score=d["score"], report=d["report"]),
+    "evaluation": FormAction(f.EvaluationForm, lambda u, t, d: Sv.evaluation_add(actor=u, topic=t, organisation=d["organisation"], score=d["score"], report=d["report"]),
                          offered=lambda x: x["state"] in Sv.EVALUATION_STATES and x["evaluate"] and not x["evaluated"], done=_("已提交第三方评估")),
 }
 TRANSITION_VERBS = set(topic_workflow.transitions)

@@ -45,6 +45,19 @@ def render_page_or_fragment(
 # --- action forms ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FormAction:
+    """One action of a detail page: its form, the service call it makes with the cleaned data (``run(user, obj,
+    data)``) and how the page shows it. A workflow transition is offered when ``Workflow.available`` lists it; a
+    record form that is not a transition (add a participant, an opinion…) when ``offered(facts)`` says so."""
+
+    form: type[forms.Form]
+    run: Callable[[Any, Any, dict[str, Any]], Any]
+    tone: str = ""  # "danger" for refusals and rejections
+    offered: Callable[[dict[str, Any]], bool] | None = None
+    done: str = ""  # the confirmation, where it is not the transition's label
+
+
 def attach_error(form: forms.Form, exc: YishiError, field: str | None = None) -> None:
     """Show a service's refusal next to the field it names (or ``field``, where the form calls it otherwise), or
     above the form when the form has no such field."""
