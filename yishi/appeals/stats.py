@@ -50,6 +50,7 @@ from typing import Any
 from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, When
 from django.utils import timezone
 
+from yishi.core.db_router import reads_from_replica
 from yishi.core.permissions import get_rule, is_platform_admin, matching_grants, restrict
 from yishi.orgs.models import HandlingUnit, OrgUnit
 from yishi.policy.models import PolicyProfile
@@ -286,6 +287,7 @@ def _scored(rows: Iterable[KpiRow], weights: dict[str, float]) -> list[KpiRow]:
 # --- the tables -------------------------------------------------------------------------------------------------
 
 
+@reads_from_replica
 def kpis_total(*, user: Any, period: Period, within: OrgUnit | None = None, unit_id: int | None = None,
                now: datetime | None = None, weights: dict[str, float] | None = None) -> KpiRow:
     """All the figures over every appeal the user may see in the period (one query)."""
@@ -293,6 +295,7 @@ def kpis_total(*, user: Any, period: Period, within: OrgUnit | None = None, unit
     return _scored([_row(data, label="合计")], weights or kpi_weights(within))[0]
 
 
+@reads_from_replica
 def kpis_by_month(*, user: Any, period: Period, within: OrgUnit | None = None, unit_id: int | None = None,
                   now: datetime | None = None, weights: dict[str, float] | None = None) -> list[KpiRow]:
     """One row per statistics month of the period, oldest first, months without appeals included (one query)."""
@@ -306,6 +309,7 @@ def kpis_by_month(*, user: Any, period: Period, within: OrgUnit | None = None, u
     return _scored(rows, weights or kpi_weights(within))
 
 
+@reads_from_replica
 def kpis_by_unit(*, user: Any, period: Period, within: OrgUnit | None = None,
                  now: datetime | None = None, weights: dict[str, float] | None = None) -> list[KpiRow]:
     """One row per handling unit leading appeals of the period (or having returned some), by name; a unit's own
@@ -361,6 +365,7 @@ def _ancestor_at_level(level: str, max_depth: int) -> Case:
     return Case(*whens, default=None, output_field=IntegerField())
 
 
+@reads_from_replica
 def kpis_by_area(*, user: Any, period: Period, level: str = "street", within: OrgUnit | None = None,
                  now: datetime | None = None, weights: dict[str, float] | None = None) -> list[KpiRow]:
     """One row per area (street or community) in the user's scope, in the order of their codes (which the
@@ -429,6 +434,7 @@ def ranking_of(rows: Iterable[KpiRow], *, kind: str, period: Period, within: Org
     return Ranking(kind, period, kpi_weights(profile=profile), len(red), ranked, red, black)
 
 
+@reads_from_replica
 def ranking(*, user: Any, month: date, kind: str = "street", within: OrgUnit | None = None,
             now: datetime | None = None) -> Ranking:
     """The monthly ranking of streets (``kind="street"``), communities or handling units (``kind="unit"``)."""
@@ -466,6 +472,7 @@ def _add_up(groups: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return total
 
 
+@reads_from_replica
 def dashboard(*, user: Any, month: date, level: str = "street", within: OrgUnit | None = None,
               now: datetime | None = None) -> Dashboard:
     """Everything the statistics page and its export show for ``month``, in a constant number of queries whatever
