@@ -25,7 +25,7 @@ from yishi.core.api_actions import action_route
 from yishi.core.api_auth import PUBLIC, TokenAuth, auth
 from yishi.core.errors import NotFound, PermissionDenied
 from yishi.core.pagination import Page, paginate
-from yishi.core.schemas import ERRORS
+from yishi.core.schemas import ERRORS, TimelineEventOut
 from yishi.policy.services import policy_value
 
 from . import selectors, services
@@ -57,7 +57,6 @@ from .schemas import (
     StaffCallbackIn,
     SuperviseIn,
     TextIn,
-    TimelineEventOut,
     TriageIn,
     WishFilterIn,
     WishIn,

@@ -294,19 +294,6 @@ class AppealDetailOut(AppealListOut):
         return actions_out(appeal_workflow, context["request"].user, obj)
 
 
-class TimelineEventOut(Schema):
-    """One audited step: who did what, when, and the tracked fields (state, deadline, unit) before and after."""
-
-    seq: int
-    at: datetime
-    code: str
-    actor_id: int | None
-    actor_label: str
-    before: Any
-    after: Any
-    reason: str
-
-
 # --- actions ----------------------------------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from ninja import File, Form, Query, Router, UploadedFile
 from yishi.core.api_actions import action_route
 from yishi.core.api_auth import PUBLIC, auth
 from yishi.core.pagination import Page, paginate
-from yishi.core.schemas import ERRORS
+from yishi.core.schemas import ERRORS, TimelineEventOut
 
 from . import selectors, services
 from .downloads import attachment_response
@@ -68,7 +68,6 @@ from .schemas import (
     TalentIn,
     TalentOut,
     TopicDetailOut,
-    TopicEventOut,
     TopicFilterIn,
     TopicListOut,
     UnitIn,
@@ -180,7 +179,7 @@ def get_topic(request: HttpRequest, topic_id: int):
     return _detail(request, topic_id)
 
 
-@router.get(TOPIC + "/timeline", response={200: list[TopicEventOut], **ERRORS}, auth=auth("read"))
+@router.get(TOPIC + "/timeline", response={200: list[TimelineEventOut], **ERRORS}, auth=auth("read"))
 def get_timeline(request: HttpRequest, topic_id: int):
     """全过程记录：谁在何时做了什么（每一步的时间、操作人和理由）。"""
     return selectors.topic_timeline(_detail(request, topic_id))

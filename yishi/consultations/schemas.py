@@ -449,17 +449,6 @@ class TopicDetailOut(TopicListOut):
         return actions_out(topic_workflow, context["request"].user, obj)
 
 
-class TopicEventOut(Schema):
-    seq: int
-    at: datetime
-    code: str
-    actor_id: int | None
-    actor_label: str
-    before: Any
-    after: Any
-    reason: str
-
-
 class SupportOut(Schema):
     supporters: int
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from ninja import Field, Schema
@@ -45,6 +46,19 @@ class ActionOut(Schema):
     name: str
     label: str
     requires_reason: bool
+
+
+class TimelineEventOut(Schema):
+    """One audited step: who did what, when, and the tracked fields (state, deadline, unit…) before and after."""
+
+    seq: int
+    at: datetime
+    code: str
+    actor_id: int | None
+    actor_label: str
+    before: Any
+    after: Any
+    reason: str
 
 
 def actions_out(workflow: Workflow, user: Any, obj: Any) -> list[dict[str, Any]]:
