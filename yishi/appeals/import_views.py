@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from yishi.core.errors import YishiError
 from yishi.core.permissions import can
-from yishi.core.views_helpers import render_page_or_fragment, scoped_or_404
+from yishi.core.views_helpers import attach_error, render_page_or_fragment, scoped_or_404
 from yishi.orgs.models import OrgUnit
 
 from . import imports
@@ -67,7 +67,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                 actor=request.user, upload=form.cleaned_data["file"], org_unit_id=form.cleaned_data["org_unit"].pk
             )
         except YishiError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            attach_error(form, exc)
         else:
             return redirect("appeals_import:detail", batch_id=batch.pk)
     page = Paginator(imports.import_batch_list(user=request.user), 20).get_page(request.GET.get("page"))

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from yishi.core.errors import InvalidInput, NotFound, YishiError
 from yishi.core.permissions import get_scoped_or_404
-from yishi.core.views_helpers import scoped_or_404, wants_fragment
+from yishi.core.views_helpers import attach_error, scoped_or_404, wants_fragment
 
 from . import meeting_selectors as selectors
 from . import meetings as services
@@ -166,7 +166,7 @@ def schedule(request: HttpRequest, topic_id: int) -> HttpResponse:
                     agenda=d["agenda"], location=d["location"],
                 )
             except YishiError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                attach_error(form, exc)
                 status = exc.status
             else:
                 messages.success(request, _("会议已召集，通知已发送给参与主体。"))
