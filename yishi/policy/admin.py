@@ -15,7 +15,7 @@ from yishi.core.admin_audit import AuditedModelAdmin
 from yishi.core.errors import YishiError
 from yishi.core.permissions import can
 
-from .models import PolicyProfile, PolicyProfileVersion, WorkdayOverride
+from .models import PolicyGeneration, PolicyProfile, PolicyProfileVersion, WorkdayOverride
 from .services import profile_copy, profile_update, validate_params
 
 
@@ -126,9 +126,27 @@ class PolicyProfileVersionAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(PolicyGeneration)
+class PolicyGenerationAdmin(admin.ModelAdmin):
+    """The reference cache's generation token (``yishi.policy.cache``): changed by the database's triggers only."""
+
+    list_display = ("id", "token")
+    readonly_fields = ("token",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(WorkdayOverride)
 class WorkdayOverrideAdmin(AuditedModelAdmin):
-    """Local holidays and swapped working days; the calendar cache is cleared on save (see the app's signals)."""
+    """Local holidays and swapped working days; every process's calendar cache follows a save (the table's trigger
+    moves the reference cache's generation)."""
 
     list_display = ("date", "is_workday", "note")
     list_filter = ("is_workday",)
