@@ -408,11 +408,15 @@ def service_request(request: HttpRequest, fmt: str, service_request_id: str) -> 
 @endpoint("GET", "HEAD")
 def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
     """GET service_request_id from a token. We create requests synchronously and never hand out tokens; a
-    client's ``Idempotency-Key`` serves as one, so a client unsure whether its POST arrived can ask here."""
-    appeal = (
-        Appeal.objects.filter(channel=Channel.OPEN311, idempotency_key=TOKEN_PREFIX + token)
-        .values_list("tracking_code", flat=True).first()
-    )
+    client's ``Idempotency-Key`` serves as one, so a client unsure whether its POST arrived can ask here. Keys
+    belong to the client that sent them: with its ``api_key`` a client finds only its own requests; without one,
+    a token that two clients both used names no request."""
+    matches = Appeal.objects.filter(channel=Channel.OPEN311, idempotency_key=TOKEN_PREFIX + token)
+    api_key = (request.GET.get("api_key") or "").strip()
+    if api_key:
+        matches = matches.filter(idempotency_owner_id=_api_user(api_key).pk)
+    codes = list(matches.values_list("tracking_code", flat=True)[:2])
+    appeal = codes[0] if len(codes) == 1 else None
     if appeal is None:
         raise Open311Error(404, _msg(f"token: {token} 不存在", f"token: {token} was not found"))
     return render(fmt, "service_requests", [{"service_request_id": appeal, "token": token}])

@@ -335,6 +335,21 @@ def test_idempotency_key_and_token_lookup(world, client, key, fmt):
     assert "token" in errors(response, fmt)[0]["description"]
 
 
+def test_tokens_belong_to_their_client(world, client, key):
+    """Two clients may use the same key: each POST makes its own request, each client finds its own by api_key,
+    and without one the ambiguous token names none."""
+    _token, other_key = token_create(actor=world.street_a_staff, user=world.street_a_staff, name="另一个应用", scopes=["write"])
+    mine = client.post(f"{BASE}/requests.json", good_request(key), headers={"Idempotency-Key": "same-7"})
+    theirs = client.post(f"{BASE}/requests.json", good_request(other_key, description="另一件事：路灯不亮"), headers={"Idempotency-Key": "same-7"})
+    my_code = items(mine, "json", "service_requests", "request")[0]["service_request_id"]
+    their_code = items(theirs, "json", "service_requests", "request")[0]["service_request_id"]
+    assert my_code != their_code and Appeal.objects.count() == 2
+    for api_key, code in ((key, my_code), (other_key, their_code)):
+        found = client.get(f"{BASE}/tokens/same-7.json", {"api_key": api_key})
+        assert items(found, "json", "service_requests", "request") == [{"service_request_id": code, "token": "same-7"}]
+    assert client.get(f"{BASE}/tokens/same-7.json").status_code == 404
+
+
 def test_token_lookup_ignores_other_channels_keys(world, client):
     appeal = submit(world)  # a web submission whose own key happens to look like ours
     Appeal.objects.filter(pk=appeal.pk).update(idempotency_key="open311:web-key")
