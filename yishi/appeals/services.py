@@ -21,7 +21,7 @@ from yishi.audit.services import record
 from yishi.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from yishi.core.permissions import can, require
 from yishi.core.uploads import IMAGE_KINDS, UploadRules, validate_uploads
-from yishi.core.workflow import run_transition
+from yishi.core.workflow import apply_transition, run_transition
 from yishi.notifications.services import notify
 from yishi.orgs.models import HandlingUnit, OrgUnit
 from yishi.orgs.reference import active_org_unit, district_of, org_unit_by_id
@@ -276,6 +276,8 @@ def appeal_submit(
     contact_name = "" if data.anonymous else (data.contact_name or (str(submitter) if submitter else ""))
     contact_phone = "" if data.anonymous else (data.contact_phone or (getattr(submitter, "phone", "") or ""))
     urgency = data.urgency or category.default_urgency
+    # 智能派单: where the area's profile says so, a matching routing rule dispatches the appeal in this transaction.
+    rule = _rule_for(category, unit) if policy_value("appeals.auto_dispatch", unit, default=False) else None
     # No savepoint around the INSERT: a clash of tracking codes (rare) rolls the whole transaction back and the loop
     # draws a new code, which costs less than two savepoint round trips on every appeal.
     for attempt in range(5):
@@ -315,15 +317,17 @@ def appeal_submit(
                         appeal=appeal, file=photo, name=_upload_name(photo), content_type=getattr(photo, "content_type", ""),
                         size=photo.size or 0, purpose="submission", uploaded_by=actor if authenticated else None,
                     )
-                record(
-                    actor=actor if authenticated else None, code="appeals.appeal.submitted", subject=appeal,
-                    after={"state": appeal.state, "channel": channel, "category": category.pk, "org_unit": unit.pk, "tracking_code": appeal.tracking_code},
-                )
+                submitted = {"state": appeal.state, "channel": channel, "category": category.pk, "org_unit": unit.pk, "tracking_code": appeal.tracking_code}
                 notify(
                     recipients=managers_of(appeal.handling_level), kind="appeals.received",
                     title=f"新诉求：{appeal.title}", url=appeal_url(appeal),
                 )
+                dispatch_event = _auto_dispatch(appeal, rule) if rule is not None else None
                 _sms_resident(appeal, f"【议事】您的诉求已受理，查询码 {appeal.tracking_code}。")
+                # The audit events last: the chain head stays locked from the first of them to the commit.
+                record(actor=actor if authenticated else None, code="appeals.appeal.submitted", subject=appeal, after=submitted)
+                if dispatch_event is not None:
+                    record(**dispatch_event)
             return appeal
         except IntegrityError:
             if idempotency_key:
@@ -338,6 +342,19 @@ def appeal_submit(
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
+
+
+def _auto_dispatch(appeal: Appeal, rule: RoutingRule) -> dict[str, Any]:
+    """Dispatch the appeal just inserted (so held by this transaction) by its routing rule, as ``appeal_dispatch``
+    by rule would with the system as the actor: same deadlines, assignments, notifications and audit event, whose
+    arguments are returned for the caller to record after its own."""
+    def apply(a: Appeal) -> list[str]:
+        lead, co = rule.lead_unit, list(rule.active_co_units)  # type: ignore[attr-defined]
+        changed = _dispatch_into(a, None, lead, co, True, "")
+        _notify_dispatched(a, lead, co)
+        return changed
+
+    return apply_transition(appeal_workflow, appeal, "dispatch", actor=None, apply=apply, authorized=True)
 
 
 class _Located:
@@ -396,9 +413,13 @@ def route(appeal: Appeal) -> RoutingRule | None:
     (``yishi.policy.cache``): any change to the rules, the catalogue, the tree or the handling units invalidates it."""
     category = category_by_id(appeal.category_id) or appeal.category
     unit = org_unit_by_id(appeal.org_unit_id) or appeal.org_unit
+    return _rule_for(category, unit)
+
+
+def _rule_for(category: Category, unit: OrgUnit) -> RoutingRule | None:
     table = policy_cache.cached("appeals.routing_rules", None, _routing_table)
-    cat_ids = [int(p) for p in category.path.strip("/").split("/") if p] or [appeal.category_id]
-    area_ids = unit.ancestor_ids or [appeal.org_unit_id]
+    cat_ids = [int(p) for p in category.path.strip("/").split("/") if p] or [category.pk]
+    area_ids = unit.ancestor_ids or [unit.pk]
     # Deepest category first, then deepest area: the paths run from the root down.
     for cat_id in reversed(cat_ids):
         for area_id in reversed(area_ids):

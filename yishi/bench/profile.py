@@ -1,4 +1,5 @@
-"""Profile the intake path (``appeal_submit`` + ``appeal_dispatch`` by rule) on the benchmark database.
+"""Profile the intake path (``appeal_submit``, dispatching by rule at intake: the bench district runs under a copy of
+its profile with ``appeals.auto_dispatch`` on) on the benchmark database.
 
     DATABASE_URL=… python -m yishi.bench.profile 300             rate, Python CPU and wall time per appeal
     DATABASE_URL=… python -m yishi.bench.profile 1 queries       the statements of one appeal
@@ -21,14 +22,21 @@ def main(argv: list[str]) -> None:
     import django
 
     django.setup()
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from yishi.bench.figures import BenchContext, _intake_worker, intake_inputs
+    from yishi.bench.figures import BenchContext, auto_dispatch
 
     n = int(argv[0]) if argv else 300
     mode = argv[1] if len(argv) > 1 else "time"
     ctx = BenchContext()
+    with auto_dispatch(ctx):
+        run(ctx, n, mode)
+
+
+def run(ctx: Any, n: int, mode: str) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from yishi.bench.figures import _intake_worker, intake_inputs
+
     warm, inputs = 200, intake_inputs(ctx, n + 200, seed=7)
     _intake_worker(ctx, inputs[:warm])
     measured: list[Any] = inputs[warm:]

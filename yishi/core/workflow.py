@@ -130,7 +130,7 @@ def run_transition(
     ``apply(obj)`` makes the transition's own changes on the locked object and returns the names of the fields
     it changed; ``after_commit(obj)`` runs once the transaction has committed (notifications, tasks).
     """
-    from yishi.audit.services import record, snapshot
+    from yishi.audit.services import record
 
     pk = obj_or_pk.pk if isinstance(obj_or_pk, models.Model) else obj_or_pk
     base = queryset if queryset is not None else workflow.model._default_manager.all()
@@ -142,23 +142,45 @@ def run_transition(
             raise NotFound() from exc
         if workflow.prepare is not None:
             workflow.prepare(obj)
-        t = workflow.check(actor, obj, name, reason, authorized=authorized)
-        before = snapshot(obj, workflow.tracked_fields)
-        changed: set[str] = set()
-        if t.target is not None and workflow.state_of(obj) != t.target:
-            setattr(obj, workflow.state_field, t.target)
-            changed.add(workflow.state_field)
-        if apply is not None:
-            changed.update(apply(obj) or ())
-        if changed:
-            update_fields = list(changed)
-            if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
-                update_fields.append("updated_at")
-            obj.save(update_fields=update_fields)
-        after = snapshot(obj, workflow.tracked_fields)
-        if audit_extra:
-            after = {**after, **audit_extra}
-        record(actor=actor, code=t.audit_code, subject=obj, before=before, after=after, reason=reason)
+        event = apply_transition(workflow, obj, name, actor=actor, reason=reason, apply=apply,
+                                 audit_extra=audit_extra, authorized=authorized)
+        record(**event)
         if after_commit is not None:
             transaction.on_commit(lambda: after_commit(obj))
     return obj
+
+
+def apply_transition(
+    workflow: Workflow,
+    obj: Any,
+    name: str,
+    *,
+    actor: Any,
+    reason: str = "",
+    apply: Callable[[Any], Iterable[str] | None] | None = None,
+    audit_extra: dict[str, Any] | None = None,
+    authorized: bool = False,
+) -> dict[str, Any]:
+    """Steps 2–4 of ``run_transition`` on an object the caller already holds locked inside its transaction (one it
+    has just inserted, say): check, apply, save the changed fields. Returns the audit event's arguments for
+    ``yishi.audit.services.record``, which the caller writes last, so that the chain head is locked for as short
+    a time as possible."""
+    from yishi.audit.services import snapshot
+
+    t = workflow.check(actor, obj, name, reason, authorized=authorized)
+    before = snapshot(obj, workflow.tracked_fields)
+    changed: set[str] = set()
+    if t.target is not None and workflow.state_of(obj) != t.target:
+        setattr(obj, workflow.state_field, t.target)
+        changed.add(workflow.state_field)
+    if apply is not None:
+        changed.update(apply(obj) or ())
+    if changed:
+        update_fields = list(changed)
+        if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
+            update_fields.append("updated_at")
+        obj.save(update_fields=update_fields)
+    after = snapshot(obj, workflow.tracked_fields)
+    if audit_extra:
+        after = {**after, **audit_extra}
+    return {"actor": actor, "code": t.audit_code, "subject": obj, "before": before, "after": after, "reason": reason}
