@@ -205,20 +205,35 @@ def _new_tracking_code(at: datetime) -> str:
 
 # --- recipients ----------------------------------------------------------------------------------------------
 
+# Who holds which role comes from the reference cache (role assignments are a watched table), so a service call
+# reads the users only when somebody holds the role, and never while it holds the audit chain's head. The users
+# themselves are read each time: whether they are active is not cached.
+_MANAGER_ROLES = ["dispatcher", "community_staff", "street_staff", "district_staff"]
+
+
+def _active_users(ids: Sequence[int]) -> list[User]:
+    return list(User.objects.filter(pk__in=ids, is_active=True).order_by("pk")) if ids else []
+
+
 def unit_users(unit_ids: Iterable[int | None]) -> list[User]:
     """The active people acting for these handling units (a missing unit, ``None``, has nobody)."""
-    ids = [pk for pk in unit_ids if pk is not None]
+    from yishi.accounts.models import RoleAssignment
+
+    ids = tuple(sorted({pk for pk in unit_ids if pk is not None}))
     if not ids:
         return []
-    return list(User.objects.filter(roles__handling_unit_id__in=ids, roles__is_active=True, is_active=True).distinct())
+    holders = policy_cache.cached("appeals.unit_users", ids, lambda: sorted(set(
+        RoleAssignment.objects.filter(handling_unit_id__in=ids, is_active=True).values_list("user_id", flat=True))))
+    return _active_users(holders)
 
 
 def managers_of(unit: OrgUnit) -> list[User]:
     """Dispatch staff whose scope covers ``unit`` at exactly its level (not every district officer)."""
-    roles = ["dispatcher", "community_staff", "street_staff", "district_staff"]
-    return list(
-        User.objects.filter(roles__org_unit=unit, roles__role__in=roles, roles__is_active=True, is_active=True).distinct()
-    )
+    from yishi.accounts.models import RoleAssignment
+
+    holders = policy_cache.cached("appeals.managers", unit.pk, lambda: sorted(set(
+        RoleAssignment.objects.filter(org_unit_id=unit.pk, role__in=_MANAGER_ROLES, is_active=True).values_list("user_id", flat=True))))
+    return _active_users(holders)
 
 
 def _resident(appeal: Appeal) -> list[User]:

@@ -107,14 +107,23 @@ def grants(user: Any) -> list[Grant]:
     cached = getattr(user, "_yishi_grants", None)
     if cached is not None:
         return cached
-    from yishi.accounts.models import RoleAssignment
+    from django.utils import timezone
 
-    rows = (
-        RoleAssignment.objects.current()
-        .filter(user=user)
-        .values_list("role", "org_unit__path", "org_unit_id", "handling_unit_id", "station_id", "sector_id")
-    )
-    result = [Grant(*row) for row in rows]
+    from yishi.accounts.models import RoleAssignment
+    from yishi.policy import cache as reference
+
+    def load() -> list[Grant]:
+        rows = (
+            RoleAssignment.objects.current()
+            .filter(user_id=user.pk)
+            .values_list("role", "org_unit__path", "org_unit_id", "handling_unit_id", "station_id", "sector_id")
+        )
+        return [Grant(*row) for row in rows]
+
+    # Role assignments are among the reference cache's watched tables (a grant, a revocation or a move of the unit
+    # gives a new generation), so a user's grants are read once per process and generation, not once per request;
+    # the day is in the key because ``current()`` drops assignments past their ``valid_until``.
+    result = list(reference.cached("accounts.grants", (user.pk, timezone.localdate()), load))
     user._yishi_grants = result
     return result
 

@@ -1,5 +1,6 @@
 """An in-process cache of the reference data every service reads and operators rarely change: effective policy
-profiles, the org tree, handling units, the category catalogue, routing rules, the calendar's overrides.
+profiles, the org tree, handling units, the category catalogue, routing rules, the calendar's overrides, and who
+holds which role (a user's grants, the people a notification goes to).
 
 Validity is one token in the database (``PolicyGeneration``). Triggers on the watched tables give it a new random
 value in the same transaction as any change to them, whoever writes — a service, the admin, a shell, raw SQL — so
@@ -35,6 +36,7 @@ WATCHED_MODELS = [
     "orgs.HandlingUnit",
     "appeals.Category",
     "appeals.RoutingRule",
+    "accounts.RoleAssignment",
 ]
 
 _TABLE = "policy_policygeneration"

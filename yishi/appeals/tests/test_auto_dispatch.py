@@ -89,3 +89,21 @@ def test_without_a_rule_it_stays_received(world):
     assert Appeal.objects.get(pk=appeal.pk).state == AppealState.RECEIVED
     assert not Assignment.objects.filter(appeal=appeal).exists()
     assert [e.code for e in events(appeal)] == ["appeals.appeal.submitted"]
+
+
+def test_the_chain_head_is_taken_last(world):
+    """Everything an auto-dispatched submission reads or writes happens before it locks the audit chain's head,
+    which it then holds only for its two events until the commit."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    auto_dispatch(True)
+    submit(world)  # fills the reference cache
+    with CaptureQueriesContext(connection) as ctx:
+        appeal = submit(world)
+    assert appeal.state == AppealState.DISPATCHED
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    first = next(i for i, s in enumerate(sqls) if "audit_auditchainhead" in s)
+    assert any("accounts_user" in s for s in sqls[:first]) and any("appeals_assignment" in s for s in sqls[:first])
+    rest = [s for s in sqls[first:] if not s.startswith(("RELEASE", "COMMIT"))]
+    assert all("audit_audit" in s for s in rest), "\n".join(s[:120] for s in rest)

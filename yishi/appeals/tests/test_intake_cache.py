@@ -111,3 +111,46 @@ def test_a_deactivated_lead_unit_or_category_is_seen_at_once(world):
         submit(world)
     assert err.value.field == "category"
     assert Appeal.objects.filter(state="received").count() == 1  # the one left undispatched, nothing half-written
+
+
+def test_the_people_to_notify_come_from_cached_role_assignments(world):
+    from yishi.accounts.models import RoleAssignment
+    from yishi.appeals.services import managers_of, unit_users
+    from yishi.core.testing import make_user
+
+    unit = world.tree.community_a1
+    assert managers_of(unit) == [world.community_staff]
+    assert unit_users([world.tree.unit_housing.pk]) == [world.housing_liaison]
+    assert unit_users([world.tree.unit_water.pk]) == [world.water_liaison] and managers_of(world.tree.grid_a1) == []
+    # Known holders: one query for the (active) users; nobody holding the role: no query at all.
+    with CaptureQueriesContext(connection) as ctx:
+        managers_of(unit)
+        unit_users([world.tree.unit_water.pk, None])
+        assert managers_of(world.tree.grid_a1) == []
+    sqls = [q["sql"] for q in ctx.captured_queries if "policy_policygeneration" not in q["sql"]]
+    assert len(sqls) == 2 and not any("accounts_roleassignment" in s for s in sqls), "\n".join(s[:300] for s in sqls)
+    # A role granted by another process, or revoked: the next lookup sees it.
+    newcomer = make_user()
+    sql("INSERT INTO accounts_roleassignment (user_id, role, org_unit_id, is_active, created_at) VALUES (%s, 'community_staff', %s, %s, CURRENT_TIMESTAMP)",
+        [newcomer.pk, unit.pk, True])
+    assert set(managers_of(unit)) == {world.community_staff, newcomer}
+    sql("UPDATE accounts_roleassignment SET is_active = %s WHERE user_id = %s", [False, world.community_staff.pk])
+    assert managers_of(unit) == [newcomer]
+    # A deactivated person is not notified, though the role is cached.
+    sql("UPDATE accounts_user SET is_active = %s WHERE id = %s", [False, newcomer.pk])
+    assert managers_of(unit) == []
+    assert RoleAssignment.objects.filter(user=newcomer).exists()
+
+
+def test_grants_come_from_the_cache_and_follow_a_revocation(world):
+    from yishi.accounts.models import User
+    from yishi.core.permissions import can
+
+    fresh = User.objects.get(pk=world.dispatcher.pk)  # a new request's user object
+    assert can(fresh, "appeals.manage", submit(world))
+    again = User.objects.get(pk=world.dispatcher.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        assert can(again, "appeals.manage", submit(world))
+    assert not any("accounts_roleassignment" in q["sql"] for q in ctx.captured_queries)
+    sql("UPDATE accounts_roleassignment SET is_active = %s WHERE user_id = %s", [False, world.dispatcher.pk])
+    assert not can(User.objects.get(pk=world.dispatcher.pk), "appeals.manage", submit(world))

@@ -299,11 +299,15 @@ def test_expired_and_inactive_assignments_are_ignored(tree):
 
 def test_grants_are_loaded_once_per_user_object(tree, django_assert_num_queries):
     user = make_user("street_staff", tree.street_a)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the reference cache's generation and the grants
         for unit in all_units(tree):
             can(user, VIEW, unit)
         is_platform_admin(user)
         grants(user)
+    # Another object for the same user (the next request) finds them in the reference cache of this process.
+    other = User.objects.get(pk=user.pk)
+    with django_assert_num_queries(1):  # the generation only
+        assert grants(other) == grants(user)
     # A new role is not seen through the cached object (one request = one view of the roles)…
     RoleAssignment.objects.create(user=user, role="street_staff", org_unit=tree.street_b)
     assert not can(user, VIEW, tree.street_b)

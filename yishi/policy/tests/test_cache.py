@@ -32,7 +32,7 @@ def strict_profile(code: str = "strict", percent: int = 50) -> PolicyProfile:
 
 
 WATCHED = ["policy_policyprofile", "policy_workdayoverride", "orgs_orgunit", "orgs_handlingunit", "appeals_category",
-           "appeals_routingrule", "appeals_routingrule_co_units"]
+           "appeals_routingrule", "appeals_routingrule_co_units", "accounts_roleassignment"]
 
 
 def test_every_watched_table_has_its_triggers(db):
