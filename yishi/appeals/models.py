@@ -176,6 +176,9 @@ class Appeal(models.Model):
                          include=["warn_at", "org_unit"]),  # the capped count of the at-risk view from the index alone
             models.Index(fields=["submitter", "received_at"], name="appeal_submitter"),
             models.Index(fields=["contact_phone", "received_at"], name="appeal_phone"),
+            # Is a month's rollup still exact? One probe: any appeal of the month changed after it was computed
+            # (yishi/appeals/rollup.py).
+            models.Index(fields=["month", "updated_at"], name="appeal_month_updated"),
         ]
         constraints = [
             # Importing the same hotline record twice creates nothing twice.
@@ -400,3 +403,75 @@ class ImportBatch(models.Model):
         verbose_name = _("热线导入批次")
         verbose_name_plural = _("热线导入批次")
         ordering = ["-created_at"]
+
+
+# --- the monthly rollup of the statistics (yishi/appeals/rollup.py) --------------------------------------------
+
+
+class MonthRollup(models.Model):
+    """One statistics month's rollup: when its counts were computed, what they may miss, until when they hold.
+
+    Its row is also the lock that serialises two recomputations of the month."""
+
+    month = models.DateField(_("统计月份"), unique=True)
+    # The clock time the counts are as of (the "now" of the counts that depend on a deadline having passed).
+    computed_at = models.DateTimeField(_("计算时间"))
+    # Every change to an appeal of the month made before this time is in the counts; a later ``updated_at`` may not
+    # be (the start of the oldest transaction that was still open when the counts were read).
+    changes_before = models.DateTimeField(_("已计入变更截至"))
+    # The next moment a count moves by itself (a deadline or warning time of an open appeal passing); NULL: never.
+    valid_until = models.DateTimeField(_("有效至"), null=True, blank=True)
+    # A background recomputation was enqueued at this time and has not finished (so that it is enqueued once).
+    refresh_queued_at = models.DateTimeField(_("重算排队时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("月度统计汇总")
+        verbose_name_plural = _("月度统计汇总")
+
+
+class MonthFacts(models.Model):
+    """The counts of ``stats._measures`` for the counted appeals of one month, place and lead unit, and the next
+    deadline of each kind among them (the earliest moment the counts change without any appeal being saved)."""
+
+    month = models.DateField()
+    org_unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    lead_unit = models.ForeignKey("orgs.HandlingUnit", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    volume = models.IntegerField(default=0)
+    response_due = models.IntegerField(default=0)
+    responded_on_time = models.IntegerField(default=0)
+    accept_due = models.IntegerField(default=0)
+    accepted_on_time = models.IntegerField(default=0)
+    valid_callbacks = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    satisfied = models.IntegerField(default=0)
+    no_answer = models.IntegerField(default=0)
+    dispatched = models.IntegerField(default=0)
+    returned = models.IntegerField(default=0)
+    replied = models.IntegerField(default=0)
+    reopened = models.IntegerField(default=0)
+    closure_due = models.IntegerField(default=0)
+    closed_on_time = models.IntegerField(default=0)
+    overdue_now = models.IntegerField(default=0)
+    at_risk_now = models.IntegerField(default=0)
+    next_accept_due = models.DateTimeField(null=True)
+    next_contact_due = models.DateTimeField(null=True)
+    next_due = models.DateTimeField(null=True)
+    next_warn = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "org_unit"], name="month_facts_place")]
+
+
+class MonthDispatches(models.Model):
+    """Per month, place and current lead unit of the counted appeals: how many were dispatched to ``unit`` as lead,
+    and how many of those ``unit`` asked to return (the per-unit 退单率, from the assignments)."""
+
+    month = models.DateField()
+    org_unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    lead_unit = models.ForeignKey("orgs.HandlingUnit", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    unit = models.ForeignKey("orgs.HandlingUnit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    dispatched = models.IntegerField(default=0)
+    returned = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "org_unit"], name="month_dispatches_place")]

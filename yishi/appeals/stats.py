@@ -47,7 +47,8 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, When
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Sum, When
 from django.utils import timezone
 
 from yishi.core.db_router import reads_from_replica
@@ -56,8 +57,9 @@ from yishi.orgs.models import HandlingUnit, OrgUnit
 from yishi.policy.models import PolicyProfile
 from yishi.policy.services import effective_profile, policy_value
 
+from . import rollup
 from .choices import HANDLING_STATES, AppealState, AssignmentRole, Resolution, Satisfaction
-from .models import Appeal, Assignment
+from .models import Appeal, Assignment, MonthDispatches, MonthFacts
 
 ANSWERED = (Satisfaction.SATISFIED, Satisfaction.BASIC, Satisfaction.UNSATISFIED)
 SATISFIED = (Satisfaction.SATISFIED, Satisfaction.BASIC)
@@ -247,19 +249,26 @@ def _own_units(user: Any) -> set[int]:
     return {g.handling_unit_id for g in matching_grants(user, rule) if g.handling_unit_id is not None}
 
 
-def stats_scope(user: Any) -> QuerySet[Appeal]:
-    """The appeals whose numbers ``user`` may see: located in their ``appeals.view_stats`` scope, or led by the
-    unit they serve (``appeals.view_unit_stats``). Counted appeals only."""
-    base = Appeal.objects.filter(counted=True)
+def _scope_q(user: Any) -> Q | None:
+    """What ``user`` may count, on ``org_unit`` and ``lead_unit`` (the appeals' and the rollup's fields): located in
+    their ``appeals.view_stats`` scope, or led by the unit they serve (``appeals.view_unit_stats``); None: all."""
     if is_platform_admin(user):
-        return base
+        return None
     allowed = Q(pk__in=[])
     if _has_area_scope(user):
         allowed |= Q(org_unit__in=restrict(OrgUnit.objects.all(), user, "appeals.view_stats").values("pk"))
     units = _own_units(user)
     if units:
         allowed |= Q(lead_unit_id__in=units)
-    return base.filter(allowed)
+    return allowed
+
+
+def stats_scope(user: Any) -> QuerySet[Appeal]:
+    """The appeals whose numbers ``user`` may see: located in their ``appeals.view_stats`` scope, or led by the
+    unit they serve (``appeals.view_unit_stats``). Counted appeals only."""
+    base = Appeal.objects.filter(counted=True)
+    scope = _scope_q(user)
+    return base if scope is None else base.filter(scope)
 
 
 def _appeals(user: Any, period: Period, within: OrgUnit | None, unit_id: int | None) -> QuerySet[Appeal]:
@@ -323,14 +332,13 @@ def kpis_by_unit(*, user: Any, period: Period, within: OrgUnit | None = None,
         row["lead_unit"]: row
         for row in appeals.filter(lead_unit__isnull=False).values("lead_unit").annotate(**_measures(now or timezone.now()))
     }
-    return _unit_rows(user, appeals, grouped, weights or kpi_weights(within))
+    return _unit_rows(user, grouped, _dispatches(appeals), weights or kpi_weights(within))
 
 
-def _unit_rows(user: Any, appeals: QuerySet[Appeal], grouped: Mapping[int, Mapping[str, Any]],
-               weights: dict[str, float]) -> list[KpiRow]:
-    """The units' rows from their figures grouped by lead unit, with the dispatches and returns taken from the
-    assignments of ``appeals`` (two queries: those, and the units' names)."""
-    dispatches: dict[int, Mapping[str, Any]] = {
+def _dispatches(appeals: QuerySet[Appeal]) -> dict[int, Mapping[str, Any]]:
+    """Per handling unit: how many of ``appeals`` were dispatched to it as lead, and how many of those it asked to
+    return (from the assignments, one query)."""
+    return {
         row["unit"]: row
         for row in Assignment.objects.filter(role=AssignmentRole.LEAD, appeal__in=appeals.values("pk"))
         .order_by()
@@ -340,6 +348,12 @@ def _unit_rows(user: Any, appeals: QuerySet[Appeal], grouped: Mapping[int, Mappi
             returned=Count("appeal", distinct=True, filter=Q(return_requests__isnull=False)),
         )
     }
+
+
+def _unit_rows(user: Any, grouped: Mapping[int, Mapping[str, Any]], dispatches: Mapping[int, Mapping[str, Any]],
+               weights: dict[str, float]) -> list[KpiRow]:
+    """The units' rows from their figures grouped by lead unit and their dispatches and returns (one query: the
+    units' names)."""
     ids = set(grouped) | set(dispatches)
     if not _has_area_scope(user):
         # A unit's own staff see their unit's row, not how other units handled the appeals that reached them.
@@ -462,6 +476,11 @@ class Dashboard:
     total: KpiRow
     area_ranking: Ranking
     unit_ranking: Ranking
+    # The time the figures are as of, and whether they are exact at the time asked for (False: the month's rollup
+    # was computed less than the profile's staleness tolerance ago and served as it was, or it is the previous one
+    # while a worker recomputes the month).
+    as_of: datetime | None = None
+    exact: bool = True
 
 
 def _add_up(groups: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -476,18 +495,33 @@ def _add_up(groups: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 def dashboard(*, user: Any, month: date, level: str = "street", within: OrgUnit | None = None,
               now: datetime | None = None) -> Dashboard:
     """Everything the statistics page and its export show for ``month``, in a constant number of queries whatever
-    the volume. The month's appeals are aggregated once, grouped by place and lead unit (a few thousand groups at
-    most); the areas, the units and the total are sums of those groups, which is exact because every figure is a
-    count. Three scans of the month (areas, units, total, as ``kpis_by_area``, ``kpis_by_unit`` and ``kpis_total``
-    do alone) cost three times as much on a district's month of a large city (docs/benchmarks.md)."""
+    the volume. The month's appeals are counted per place and lead unit in the month's rollup (``rollup``: computed
+    once by one grouped query, recomputed when stale beyond the profile's tolerance); the areas, the units and the
+    total are sums of the rollup's rows in the user's scope (a few hundred for a district), which is exact because
+    every figure is a count."""
     if level not in AREA_LEVELS:
         raise ValueError(f"unknown area level {level!r}")
     now = now or timezone.now()
     period = Period.month(month)
     profile = effective_profile(within)
     weights = kpi_weights(profile=profile)
-    appeals = _appeals(user, period, within, None)
-    groups = list(appeals.values("org_unit", "lead_unit").annotate(**_measures(now)))
+    staleness = int(policy_value(rollup.MAX_STALENESS, default=0, profile=profile))
+    fresh = rollup.month_facts(period.start, now=now, max_staleness=staleness)
+    # Just recomputed on the primary: read its rows there (a replica may not have them yet).
+    using = DEFAULT_DB_ALIAS if fresh.recomputed else None
+    facts = MonthFacts.objects.using(using).filter(month=period.start)
+    dispatched = MonthDispatches.objects.using(using).filter(month=period.start)
+    scope = _scope_q(user)
+    if scope is not None:
+        facts, dispatched = facts.filter(scope), dispatched.filter(scope)
+    if within is not None:
+        facts = facts.filter(org_unit__path__startswith=within.path)
+        dispatched = dispatched.filter(org_unit__path__startswith=within.path)
+    groups = list(facts.values("org_unit", "lead_unit", *COUNT_NAMES))
+    dispatches: dict[int, Mapping[str, Any]] = {
+        row["unit"]: row
+        for row in dispatched.order_by().values("unit").annotate(dispatched=Sum("dispatched"), returned=Sum("returned"))
+    }
 
     area_list = restrict(OrgUnit.objects.filter(level=level), user, "appeals.view_stats")
     if within is not None:
@@ -508,10 +542,11 @@ def dashboard(*, user: Any, month: date, level: str = "street", within: OrgUnit 
         if group["lead_unit"] is not None:
             by_unit.setdefault(group["lead_unit"], []).append(group)
     areas = _scored([_row(_add_up(by_area.get(pk, [])), key=pk, label=name) for pk, name in area_names], weights)
-    units = _unit_rows(user, appeals, {unit: _add_up(rows) for unit, rows in by_unit.items()}, weights)
+    units = _unit_rows(user, {unit: _add_up(rows) for unit, rows in by_unit.items()}, dispatches, weights)
     total = _scored([_row(_add_up(groups), label="合计")], weights)[0]
     return Dashboard(
         period, level, areas, units, total,
         ranking_of(areas, kind=level, period=period, profile=profile),
         ranking_of(units, kind="unit", period=period, profile=profile),
+        as_of=fresh.as_of, exact=fresh.exact,
     )

@@ -3,7 +3,7 @@ Excel export. Both read ``stats`` and show the same columns; the definitions are
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from io import BytesIO
 from typing import Any
 
@@ -102,6 +102,15 @@ def _parse(request: HttpRequest) -> tuple[StatsForm, date, str]:
     return form, month, level
 
 
+def _as_of(moment: datetime | None) -> str:
+    """When the figures were counted: HH:MM today, with the date before that (a rollup served within the profile's
+    staleness tolerance, or the previous one while it is recomputed)."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    return f"{local:%H:%M}" if local.date() == timezone.localdate() else f"{local:%Y-%m-%d %H:%M}"
+
+
 @login_required
 @require_GET
 def stats_page(request: HttpRequest) -> HttpResponse:
@@ -126,6 +135,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         "weights": tables.area_ranking.weights,
         "charts": {"areas": _chart(tables.areas), "units": _chart(tables.units)},
         "export_query": f"month={month:%Y-%m}&level={level}",
+        "as_of": _as_of(tables.as_of),
     }
     return render(request, "appeals/stats.html", context)
 

@@ -22,3 +22,14 @@ def import_appeals(batch_id: int) -> None:
     from .imports import import_batch_run
 
     import_batch_run(batch_id=batch_id)
+
+
+@task()
+def refresh_month_rollup(month: str) -> None:
+    """Recompute the statistics rollup of a month (``YYYY-MM-01``) that a dashboard found stale
+    (``rollup.month_facts`` enqueues it once; the dashboard serves the previous counts meanwhile)."""
+    from datetime import date
+
+    from .rollup import refresh_month
+
+    refresh_month(date.fromisoformat(month))

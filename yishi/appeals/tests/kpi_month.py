@@ -35,6 +35,7 @@ from yishi.appeals.models import Appeal
 from yishi.appeals.stats import Period
 from yishi.appeals.testing import submit
 from yishi.core.testing import make_user
+from yishi.policy.services import default_profile, profile_update
 
 TZ = ZoneInfo("Asia/Shanghai")
 MARCH = Period.month(date(2026, 3, 1))
@@ -45,6 +46,12 @@ def at(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
 
 
 NOW = at(3, 20, 12)
+
+
+def set_param(key: str, value) -> None:
+    """Set a parameter of the default profile (e.g. the dashboard's staleness tolerance)."""
+    profile = default_profile()
+    profile_update(actor=None, profile=profile, params={**profile.params, key: value})
 
 
 def liaison(world, unit):
