@@ -214,6 +214,8 @@ SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 # The API's anonymous and per-user rate limits (django-ninja throttles over the cache).
 YISHI_API_ANON_RATE = os.environ.get("YISHI_API_ANON_RATE", "60/min")
 YISHI_API_USER_RATE = os.environ.get("YISHI_API_USER_RATE", "600/min")
+# How long a process trusts an API token it has looked up (revocation elsewhere takes effect within this; 0: never).
+YISHI_TOKEN_CACHE_SECONDS = float(os.environ.get("YISHI_TOKEN_CACHE_SECONDS", "5"))
 
 LOGGING = {
     "version": 1,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -120,16 +122,46 @@ def token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
     return locked
 
 
+# Usable tokens found in the last few seconds, by the hash of their secret, with their user: an API client's
+# requests then cost no token query. A revocation, an expiry or a deactivated user takes effect in this process
+# at once (``forget_tokens`` on every save of a token or a user) and in the others within
+# ``settings.YISHI_TOKEN_CACHE_SECONDS`` (docs/api.md).
+_token_cache: dict[str, tuple[float, ApiToken]] = {}
+_TOKEN_CACHE_MAX = 10_000
+
+
+def forget_tokens(*_args: Any, **_kwargs: Any) -> None:
+    _token_cache.clear()
+
+
+def _fresh_copy(token: ApiToken) -> ApiToken:
+    """A request's own copy of the cached row and its user (views may annotate the user object)."""
+    mine = copy.copy(token)
+    mine.user = copy.copy(token.user)
+    return mine
+
+
 def token_lookup(secret: str) -> ApiToken | None:
     if not secret or not secret.startswith("ysk_"):
         return None
-    token = ApiToken.objects.select_related("user").filter(key_hash=hashlib.sha256(secret.encode()).hexdigest()).first()
+    key_hash = hashlib.sha256(secret.encode()).hexdigest()
+    ttl = float(getattr(settings, "YISHI_TOKEN_CACHE_SECONDS", 0))
+    hit = _token_cache.get(key_hash)
+    if hit is not None and time.time() - hit[0] < ttl:
+        return _fresh_copy(hit[1]) if hit[1].is_usable() else None
+    token = ApiToken.objects.select_related("user").filter(key_hash=key_hash).first()
     if token is None or not token.is_usable() or not token.user.is_active:
+        _token_cache.pop(key_hash, None)
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+    if ttl > 0:
+        if len(_token_cache) >= _TOKEN_CACHE_MAX:
+            _token_cache.clear()
+        _token_cache[key_hash] = (time.time(), token)
+        return _fresh_copy(token)
     return token
 
 

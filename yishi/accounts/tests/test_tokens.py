@@ -176,3 +176,49 @@ def test_a_token_is_looked_up_once_per_request_and_its_scope_still_checked(world
     _, read_only = token_create(actor=world.resident, user=world.resident, name="只读", scopes=["read"])
     refused = bearer(read_only).post("/api/appeals", body, content_type="application/json")
     assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope"
+
+
+# --- the per-process cache ----------------------------------------------------------------------------------------
+
+
+def _token_queries(ctx) -> list[str]:
+    return [q["sql"] for q in ctx.captured_queries if "accounts_apitoken" in q["sql"]]
+
+
+def test_a_token_is_looked_up_once_per_few_seconds(street_a_staff, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.YISHI_TOKEN_CACHE_SECONDS = 5
+    token, secret = token_create(actor=street_a_staff, user=street_a_staff, name="t", scopes=["read"])
+    client = bearer(secret)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        assert client.get("/api/me").status_code == 200
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/api/me").status_code == 200
+        assert _token_queries(ctx) == []
+        # Revoked by another process (no signal here): refused once the few seconds are over.
+        ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+        clock.shift(timedelta(seconds=6))
+        assert client.get("/api/me").status_code == 401
+
+
+def test_a_revocation_or_deactivation_in_this_process_takes_effect_at_once(street_a_staff, settings):
+    settings.YISHI_TOKEN_CACHE_SECONDS = 60
+    token, secret = token_create(actor=street_a_staff, user=street_a_staff, name="t", scopes=["read"])
+    assert bearer(secret).get("/api/me").status_code == 200
+    token_revoke(actor=street_a_staff, token=token)
+    assert bearer(secret).get("/api/me").status_code == 401
+    _, secret = token_create(actor=street_a_staff, user=street_a_staff, name="u", scopes=["read"])
+    assert bearer(secret).get("/api/me").status_code == 200
+    street_a_staff.is_active = False
+    street_a_staff.save(update_fields=["is_active"])
+    assert bearer(secret).get("/api/me").status_code == 401
+    # An expiry is checked on every use, cached or not.
+    street_a_staff.is_active = True
+    street_a_staff.save(update_fields=["is_active"])
+    _, secret = token_create(actor=street_a_staff, user=street_a_staff, name="v", scopes=["read"],
+                                 expires_at=timezone.now() + timedelta(seconds=30))
+    assert bearer(secret).get("/api/me").status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
+        assert bearer(secret).get("/api/me").status_code == 401

@@ -154,3 +154,28 @@ def test_grants_come_from_the_cache_and_follow_a_revocation(world):
     assert not any("accounts_roleassignment" in q["sql"] for q in ctx.captured_queries)
     sql("UPDATE accounts_roleassignment SET is_active = %s WHERE user_id = %s", [False, world.dispatcher.pk])
     assert not can(User.objects.get(pk=world.dispatcher.pk), "appeals.manage", submit(world))
+
+
+def test_an_api_intake_reads_neither_the_token_nor_the_roles_again(world):
+    """POST /api/appeals with a token: after the first request, the token, the caller's grants and the reference
+    data come from the process; what remains is the generation, the appeal, the managers told of it (users,
+    preferences, notifications) and the audit event."""
+    import json
+
+    from django.test import Client
+
+    from yishi.accounts.services import token_create
+
+    _, secret = token_create(actor=world.resident, user=world.resident, name="t", scopes=["write"])
+    client = Client(headers={"Authorization": f"Bearer {secret}"})
+    body = {"nature": "complaint", "category": world.cat_lift.pk, "title": "电梯停运", "text": "3 号楼电梯停运两天",
+            "org_unit": world.tree.community_a1.pk}
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.post("/api/appeals", data=json.dumps(body), content_type="application/json")
+        assert response.status_code == 201, response.content
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    for table in ("accounts_apitoken", "accounts_roleassignment", "orgs_orgunit", "appeals_category", "policy_policyprofile"):
+        assert not any(f'"{table}"' in s or f" {table} " in s for s in sqls), (table, sqls)
+    audit = sum("audit_audit" in s for s in sqls)
+    assert len(sqls) - audit <= 7, "\n".join(s[:120] for s in sqls)
