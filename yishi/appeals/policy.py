@@ -23,8 +23,6 @@ declare("appeals.kpi_weights", "weights", "三率综合得分权重", "response 
 declare("appeals.ranking_list_size", "int", "红黑榜名次数")
 declare("appeals.dashboard_max_staleness_seconds", "int", "统计看板数据最长延迟（秒）",
         "the monthly rollup is served as it is for this long after its computation, then checked and recomputed when stale; 0: always exact")
-declare("appeals.dashboard_max_staleness_seconds", "int", "统计看板数据最长延迟（秒）",
-        "the monthly rollup is served as it is for this long after its computation, then checked and recomputed when stale; 0: always exact")
 declare("appeals.public_board", "bool", "公开诉求看板")
 declare("appeals.auto_dispatch", "bool", "受理即按派单规则自动派单（智能派单）", "On: an appeal whose category × area matches a routing rule is dispatched to its units in the submission's own transaction; off: it waits for the community's triage")
 declare("appeals.open311_window_days", "int", "Open311 查询默认时间窗（天）")
