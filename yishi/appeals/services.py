@@ -326,23 +326,26 @@ def appeal_submit(
                     month=timezone.localtime(received_at).date().replace(day=1),
                     callback_token=secrets.token_urlsafe(24),
                 )
+                # Dispatched before it is inserted (one INSERT, no UPDATE); its assignments follow the INSERT.
+                dispatch = _AutoDispatch(appeal, rule) if rule is not None else None
                 appeal.save(force_insert=True)
                 for photo in data.photos:
                     Attachment.objects.create(
                         appeal=appeal, file=photo, name=_upload_name(photo), content_type=getattr(photo, "content_type", ""),
                         size=photo.size or 0, purpose="submission", uploaded_by=actor if authenticated else None,
                     )
-                submitted = {"state": appeal.state, "channel": channel, "category": category.pk, "org_unit": unit.pk, "tracking_code": appeal.tracking_code}
+                submitted = {"state": AppealState.RECEIVED, "channel": channel, "category": category.pk, "org_unit": unit.pk, "tracking_code": appeal.tracking_code}
                 notify(
                     recipients=managers_of(appeal.handling_level), kind="appeals.received",
                     title=f"新诉求：{appeal.title}", url=appeal_url(appeal),
                 )
-                dispatch_event = _auto_dispatch(appeal, rule) if rule is not None else None
+                if dispatch is not None:
+                    dispatch.assign()
                 _sms_resident(appeal, f"【议事】您的诉求已受理，查询码 {appeal.tracking_code}。")
                 # The audit events last: the chain head stays locked from the first of them to the commit.
                 record(actor=actor if authenticated else None, code="appeals.appeal.submitted", subject=appeal, after=submitted)
-                if dispatch_event is not None:
-                    record(**dispatch_event)
+                if dispatch is not None:
+                    record(**dispatch.event)
             return appeal
         except IntegrityError:
             if idempotency_key:
@@ -359,17 +362,27 @@ def appeal_submit(
     raise AssertionError("unreachable")
 
 
-def _auto_dispatch(appeal: Appeal, rule: RoutingRule) -> dict[str, Any]:
-    """Dispatch the appeal just inserted (so held by this transaction) by its routing rule, as ``appeal_dispatch``
-    by rule would with the system as the actor: same deadlines, assignments, notifications and audit event, whose
-    arguments are returned for the caller to record after its own."""
-    def apply(a: Appeal) -> list[str]:
-        lead, co = rule.lead_unit, list(rule.active_co_units)  # type: ignore[attr-defined]
-        changed = _dispatch_into(a, None, lead, co, True, "")
-        _notify_dispatched(a, lead, co)
-        return changed
+class _AutoDispatch:
+    """智能派单: dispatch the appeal being submitted by its routing rule, as ``appeal_dispatch`` by rule would with
+    the system as the actor — same deadlines, assignments, notifications and audit event. The transition is applied
+    to the appeal before its INSERT; ``assign()`` after it writes the assignments and notifies the units; ``event``
+    is the audit event's arguments, for the caller to record after its own."""
 
-    return apply_transition(appeal_workflow, appeal, "dispatch", actor=None, apply=apply, authorized=True)
+    def __init__(self, appeal: Appeal, rule: RoutingRule) -> None:
+        self.lead, self.co = rule.lead_unit, list(rule.active_co_units)  # type: ignore[attr-defined]
+        self.appeal = appeal
+        self.started: datetime | None = None
+
+        def apply(a: Appeal) -> list[str]:
+            self.started, changed = _start_dispatch(a, self.lead)
+            return changed
+
+        self.event = apply_transition(appeal_workflow, appeal, "dispatch", actor=None, apply=apply, authorized=True, save=False)
+
+    def assign(self) -> None:
+        assert self.started is not None
+        _assign(self.appeal, None, self.lead, self.co, self.started, True, "")
+        _notify_dispatched(self.appeal, self.lead, self.co)
 
 
 class _Located:
@@ -456,6 +469,13 @@ def _routing_table() -> dict[tuple[int, int], RoutingRule]:
 
 def _dispatch_into(appeal: Appeal, actor: Any, lead: HandlingUnit, co_units: Sequence[HandlingUnit], by_rule: bool, note: str,
                    limit: workdays.Limit | None = None) -> list[str]:
+    now, changed = _start_dispatch(appeal, lead, limit)
+    _assign(appeal, actor, lead, co_units, now, by_rule, note)
+    return changed
+
+
+def _start_dispatch(appeal: Appeal, lead: HandlingUnit, limit: workdays.Limit | None = None) -> tuple[datetime, list[str]]:
+    """The appeal's side of a dispatch: clocks started now, the lead set, the handling marks cleared."""
     now = timezone.now()
     profile = profile_for(appeal)
     changed = start_clocks(appeal, now, profile, limit)
@@ -465,13 +485,16 @@ def _dispatch_into(appeal: Appeal, actor: Any, lead: HandlingUnit, co_units: Seq
     appeal.accepted_on_time = None
     appeal.contacted_on_time = None
     appeal.closed_on_time = None
+    return now, [*changed, "lead_unit", "accepted_at", "first_contact_at", "accepted_on_time", "contacted_on_time", "closed_on_time"]
+
+
+def _assign(appeal: Appeal, actor: Any, lead: HandlingUnit, co_units: Sequence[HandlingUnit], now: datetime, by_rule: bool, note: str) -> None:
     assert appeal.accept_due_at is not None  # start_clocks set it
     Assignment.objects.bulk_create([
         Assignment(appeal=appeal, unit=unit, role=role, dispatched_by=actor, dispatched_at=now,
                    accept_due_at=appeal.accept_due_at, by_rule=by_rule, note=note[:300])
         for unit, role in _assigned(lead, co_units)
     ])
-    return [*changed, "lead_unit", "accepted_at", "first_contact_at", "accepted_on_time", "contacted_on_time", "closed_on_time"]
 
 
 def _assigned(lead: HandlingUnit, co_units: Sequence[HandlingUnit]) -> list[tuple[HandlingUnit, str]]:

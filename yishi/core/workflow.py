@@ -160,11 +160,13 @@ def apply_transition(
     apply: Callable[[Any], Iterable[str] | None] | None = None,
     audit_extra: dict[str, Any] | None = None,
     authorized: bool = False,
+    save: bool = True,
 ) -> dict[str, Any]:
     """Steps 2–4 of ``run_transition`` on an object the caller already holds locked inside its transaction (one it
     has just inserted, say): check, apply, save the changed fields. Returns the audit event's arguments for
     ``yishi.audit.services.record``, which the caller writes last, so that the chain head is locked for as short
-    a time as possible."""
+    a time as possible. ``save=False`` leaves the saving to the caller: an object not inserted yet is inserted
+    with the transition applied, one statement instead of two."""
     from yishi.audit.services import snapshot
 
     t = workflow.check(actor, obj, name, reason, authorized=authorized)
@@ -175,7 +177,7 @@ def apply_transition(
         changed.add(workflow.state_field)
     if apply is not None:
         changed.update(apply(obj) or ())
-    if changed:
+    if changed and save:
         update_fields = list(changed)
         if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
             update_fields.append("updated_at")
