@@ -242,6 +242,7 @@ def test_the_topic_list_costs_the_same_queries_for_more_topics(cw):
         assert client.get("/consultations/").status_code == 200
     for state in (S.CLOSED, S.SUBMITTED, S.APPROVED):
         drive_topic(cw, state, room=cw.street_room)
+    client.get("/consultations/")  # the writes above moved the reference cache's generation: warm it again
     with CaptureQueriesContext(connection) as more:
         assert client.get("/consultations/").status_code == 200
     assert len(more) == len(few) <= 15
