@@ -129,8 +129,13 @@ def grants(user: Any) -> list[Grant]:
 
 
 def forget_grants(user: Any) -> None:
+    """After a change to the user's roles: this object and this process read them again, even inside a scope
+    pinned to one generation of the reference cache (a request that grants or revokes sees its change)."""
+    from yishi.policy import cache as reference
+
     if hasattr(user, "_yishi_grants"):
         del user._yishi_grants
+    reference.forget()
 
 
 def is_platform_admin(user: Any) -> bool:

@@ -315,3 +315,17 @@ def test_grants_are_loaded_once_per_user_object(tree, django_assert_num_queries)
     assert can(User.objects.get(pk=user.pk), VIEW, tree.street_b)
     forget_grants(user)
     assert can(user, VIEW, tree.street_b)
+
+
+def test_a_revocation_is_seen_within_the_same_request(tree):
+    """Inside one pinned scope (a request), revoking a role through the service drops the cached grants."""
+    from yishi.accounts.services import role_revoke
+    from yishi.policy import cache as reference
+
+    boss = make_user("district_staff", tree.district)
+    user = make_user("street_staff", tree.street_a)
+    with reference.pinned():
+        assert can(User.objects.get(pk=user.pk), VIEW, tree.street_a)
+        role_revoke(actor=boss, assignment=RoleAssignment.objects.get(user=user))
+        assert not can(user, VIEW, tree.street_a)
+        assert not can(User.objects.get(pk=user.pk), VIEW, tree.street_a)
