@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import connections, models, router
+from django.utils import timezone
 
 M = TypeVar("M", bound=models.Model)
 
@@ -34,6 +36,10 @@ def bulk_insert(objs: Sequence[M], *, batch_size: int = 1000) -> Sequence[M]:
     attnames = [f.attname for f in fields]
     # Only the fields that need more than their value are visited again: stamps, datetimes, prepared types.
     special = [(i, f, _preparation(f)) for i, f in enumerate(fields, start=1) if _preparation(f) is not _AS_IS]
+    # A date-time stamp (auto_now / auto_now_add) is read once per call, not once per row (``timezone.now`` and
+    # Django's preparation of it were a tenth of an import's time): the rows are written in one statement anyway.
+    stamp = timezone.now()
+    stamps = [(i, f) for i, f, how in special if how is _STAMP]
     table, quote = meta.db_table, connection.ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in [pk, *fields])
     with connection.cursor() as cursor:
@@ -44,7 +50,11 @@ def bulk_insert(objs: Sequence[M], *, batch_size: int = 1000) -> Sequence[M]:
             for obj, new_id in zip(objs, ids, strict=True):
                 state = obj.__dict__
                 row: list[Any] = [new_id, *[state[name] for name in attnames]]
+                for i, f in stamps:
+                    state[f.attname] = row[i] = stamp
                 for i, f, how in special:
+                    if how is _STAMP:
+                        continue
                     value = f.pre_save(obj, True) if how is not _AWARE else row[i]
                     if value is not None and (how is _PREPARE or (how is _AWARE and value.tzinfo is None)):
                         value = f.get_db_prep_save(value, connection)
@@ -66,14 +76,14 @@ _PLAIN_TYPES = {
 }
 
 
-_AS_IS, _AWARE, _PREPARE = "as is", "as is when aware", "prepare"
+_AS_IS, _AWARE, _PREPARE, _STAMP = "as is", "as is when aware", "prepare", "the call's time stamp"
 
 
 def _preparation(field: models.Field[Any, Any]) -> str:
     """How a field's values go to COPY: as they are, as they are when aware (datetimes; Django makes a naive one
-    aware, with a warning), or through its ``pre_save`` and Django's preparation (stamps, JSON, decimals, files…)."""
+    aware, with a warning), the call's one aware time stamp (auto_now datetimes), or through its ``pre_save`` and Django's preparation (stamps, JSON, decimals, files…)."""
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return _PREPARE
+        return _STAMP if field.get_internal_type() == "DateTimeField" and settings.USE_TZ else _PREPARE
     target = field.target_field if isinstance(field, models.ForeignKey) else field
     kind = target.get_internal_type()
     if kind == "DateTimeField":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from yishi.audit.models import AuditEvent
 from yishi.core.bulk import bulk_insert
@@ -21,6 +21,19 @@ def test_rows_come_back_as_written_with_their_keys(tree):
     assert [stored[o.pk].note for o in orders] == [f"第{i}条" for i in range(len(TITLES))]
     assert all(stored[o.pk].updated_at is not None and stored[o.pk].state == "draft" for o in orders)  # pre_save, defaults
     assert SampleOrder.objects.create(title="after", org_unit=tree.grid_a1).pk > max(o.pk for o in orders)
+
+
+def test_auto_now_stamps_are_the_call_s_time_on_the_instances_and_the_rows(tree):
+    from django.utils import timezone
+
+    before = timezone.now()
+    orders = bulk_insert([SampleOrder(title=f"t{i}", org_unit=tree.grid_a1) for i in range(3)])
+    after = timezone.now()
+    assert all(before <= o.updated_at <= after for o in orders)  # set on the instances, as pre_save would
+    stored = {o.pk: o.updated_at for o in SampleOrder.objects.filter(pk__in=[o.pk for o in orders])}
+    assert [stored[o.pk] for o in orders] == [o.updated_at for o in orders]
+    if connection.vendor == "postgresql":  # COPY: one stamp per call (bulk_create draws one per row)
+        assert len({o.updated_at for o in orders}) == 1
 
 
 def test_json_and_nulls(db):
