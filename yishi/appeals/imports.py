@@ -129,6 +129,8 @@ DATETIME_FORMATS = (
     "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M", "%Y%m%d%H%M%S",
 )
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y%m%d")
+# "2026-01-05 09:30[:15]" with two-digit fields: ``fromisoformat`` reads it as the first two formats do.
+_ISO_MINUTES = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?", re.ASCII)
 _CATEGORY_PATH = re.compile(r"\s*(?:/|›|>|＞|-{1,2}>)\s*")
 
 
@@ -265,7 +267,12 @@ def parse_received_at(value: Any, now: datetime) -> datetime:
     else:
         text = re.sub(r"\s+", " ", str(value)).strip()
         found: datetime | None = None
-        for fmt in DATETIME_FORMATS + DATE_FORMATS:
+        if _ISO_MINUTES.fullmatch(text):  # the common form, read as its formats read it at a tenth of the cost
+            try:
+                found = datetime.fromisoformat(text)
+            except ValueError:
+                found = None
+        for fmt in () if found is not None else DATETIME_FORMATS + DATE_FORMATS:
             try:
                 found = datetime.strptime(text, fmt)
                 break

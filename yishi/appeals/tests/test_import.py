@@ -358,3 +358,24 @@ def test_import_pages_permissions(world, staff):
     assert client_for(staff).get("/appeals/import/sample.csv").status_code == 200
     assert client_for(make_user()).get("/appeals/import/").status_code == 403  # signed in, no role
     assert Client().get("/appeals/import/").status_code == 302  # to the sign-in page
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026-01-05 09:30", datetime(2026, 1, 5, 9, 30)),  # the common form (read by fromisoformat)
+    ("2026-01-05 09:30:15", datetime(2026, 1, 5, 9, 30, 15)),
+    ("2026-1-5 9:30", datetime(2026, 1, 5, 9, 30)),  # one-digit fields: the formats
+    ("2026年01月05日 09:30", datetime(2026, 1, 5, 9, 30)),
+    ("2026-01-05", datetime(2026, 1, 5)),
+    ("２０２６-01-05 09:30", datetime(2026, 1, 5, 9, 30)),  # full-width digits: the formats read them
+    ("2026-13-05 09:30", None),
+])
+def test_call_time_forms(text, expected):
+    from yishi.appeals.imports import parse_received_at
+
+    now = timezone.make_aware(datetime(2026, 6, 1))
+    if expected is None:
+        with pytest.raises(InvalidInput) as caught:
+            parse_received_at(text, now)
+        assert caught.value.field == "received_at"
+        return
+    assert timezone.localtime(parse_received_at(text, now)).replace(tzinfo=None) == expected
