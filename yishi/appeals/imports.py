@@ -565,6 +565,7 @@ class _Intake:
         self.actor = batch.created_by
         self.resolver = Resolver(batch.org_unit)
         self.now = now
+        self.tz = timezone.get_current_timezone()  # ``localtime`` looks it up again for every row
         self.created_per_level: Counter[int] = Counter()
         self._places: dict[int, _Place] = {}
         self._profiles: tuple[Any, list[tuple[str, Any]]] | None = None
@@ -609,7 +610,7 @@ class _Intake:
             "title": data.title, "text": data.text, "org_unit_id": data.org_unit_id, "handling_level_id": place.handling_level_id,
             "address": data.address or "", "entered_by_id": getattr(self.actor, "pk", None), "contact_name": data.contact_name or "",
             "contact_phone": data.contact_phone or "", "received_at": received_at,
-            "month": timezone.localtime(received_at).date().replace(day=1), "tracking_code": _new_tracking_code(received_at),
+            "month": received_at.astimezone(self.tz).date().replace(day=1), "tracking_code": _new_tracking_code(received_at),
             "callback_token": secrets.token_urlsafe(24),
         })
 
