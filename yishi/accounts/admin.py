@@ -15,6 +15,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from yishi.core.admin_audit import ReadOnlyAdmin
+
 from .models import ApiToken, PhoneCode, RoleAssignment, User
 from .services import role_assign, role_revoke, token_revoke
 
@@ -85,7 +87,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(admin.ModelAdmin):
+class RoleAssignmentAdmin(ReadOnlyAdmin):
     """A read-only overview; assignments are made and revoked on the user's page."""
 
     list_display = ("user", "role", "org_unit", "handling_unit", "station", "is_active", "valid_until", "created_at")
@@ -93,18 +95,9 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "user__display_name", "org_unit__name", "org_unit__code")
     list_select_related = ("user", "org_unit", "handling_unit", "station")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
     """Tokens are created by their owners (the API); here they can only be seen and revoked."""
 
     list_display = ("name", "prefix", "user", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at")
@@ -114,15 +107,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     fields = ("name", "prefix", "user", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     actions = ["revoke"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description=_("撤销所选令牌"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
@@ -136,7 +120,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(PhoneCode)
-class PhoneCodeAdmin(admin.ModelAdmin):
+class PhoneCodeAdmin(ReadOnlyAdmin):
     """Sign-in codes (hashes only), to answer "I never got my code"; read-only."""
 
     list_display = ("phone", "created_at", "expires_at", "attempts", "used_at")
@@ -144,12 +128,3 @@ class PhoneCodeAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     fields = ("phone", "created_at", "expires_at", "attempts", "used_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -16,8 +16,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from yishi.audit.admin import ReadOnlyAdmin
-from yishi.core.admin_audit import AuditedAdminMixin
+from yishi.core.admin_audit import AuditedAdminMixin, ReadOnlyAdmin
 from yishi.core.errors import YishiError
 
 from .choices import ReviewState

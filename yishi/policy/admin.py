@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from yishi.core.admin_audit import AuditedModelAdmin
+from yishi.core.admin_audit import AuditedModelAdmin, ReadOnlyAdmin
 from yishi.core.errors import YishiError
 from yishi.core.permissions import can
 
@@ -106,7 +106,7 @@ class PolicyProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(PolicyProfileVersion)
-class PolicyProfileVersionAdmin(admin.ModelAdmin):
+class PolicyProfileVersionAdmin(ReadOnlyAdmin):
     """Frozen parameter sets, one per version: read-only."""
 
     list_display = ("profile", "version", "changed_at", "changed_by_label", "note")
@@ -116,31 +116,13 @@ class PolicyProfileVersionAdmin(admin.ModelAdmin):
     fields = ("profile", "version", "changed_at", "changed_by_label", "note", "params")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(PolicyGeneration)
-class PolicyGenerationAdmin(admin.ModelAdmin):
+class PolicyGenerationAdmin(ReadOnlyAdmin):
     """The reference cache's generation token (``yishi.policy.cache``): changed by the database's triggers only."""
 
     list_display = ("id", "token")
     readonly_fields = ("token",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(WorkdayOverride)
